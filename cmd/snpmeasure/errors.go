@@ -1,0 +1,54 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Exit statuses shared by every command.
+const (
+	exitOK       = 0
+	exitBadInput = 1
+	exitUsage    = 2
+	exitMismatch = 3
+)
+
+// usageError reports a bad command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// checkFailedError reports a completed check whose answer is "no": exit status 3.
+// The command has already printed its findings; msg is a one-line summary.
+type checkFailedError struct{ msg string }
+
+func (e *checkFailedError) Error() string { return e.msg }
+
+// errHelp is returned after --help output was printed: exit status 0.
+var errHelp = errors.New("help requested")
+
+// exitCode maps the error returned by run to a process exit status and prints
+// it as a single line on stderr.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, errHelp) {
+		return exitOK
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	fmt.Fprintf(stderr, "snpmeasure: %s\n", msg)
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(stderr, "Run 'snpmeasure --help' for usage.")
+		return exitUsage
+	}
+	var ce *checkFailedError
+	if errors.As(err, &ce) {
+		return exitMismatch
+	}
+	return exitBadInput
+}

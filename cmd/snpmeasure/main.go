@@ -1,0 +1,10 @@
+// Command snpmeasure computes and checks AMD SEV-SNP launch measurements.
+package main
+
+import (
+	"os"
+)
+
+func main() {
+	os.Exit(exitCode(run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
+}

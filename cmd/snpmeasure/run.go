@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// version is the snpmeasure release; overridden with -ldflags "-X main.version=...".
+var version = "0.1.0"
+
+// command is one subcommand of snpmeasure.
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) error
+}
+
+var commands = map[string]command{}
+
+// register adds a subcommand; each command file calls it from init.
+func register(name, summary string, fn func(args []string, stdout, stderr io.Writer) error) {
+	commands[name] = command{name: name, summary: summary, run: fn}
+}
+
+// run is the whole program: it dispatches to a subcommand and returns an
+// error whose type selects the exit status (see exitCode).
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "help":
+			if len(args) > 1 {
+				if c, ok := commands[args[1]]; ok {
+					return c.run([]string{"--help"}, stdout, stderr)
+				}
+			}
+			printTopUsage(stdout)
+			return nil
+		case "version":
+			fmt.Fprintf(stdout, "snpmeasure %s\n", version)
+			return nil
+		}
+		if c, ok := commands[args[0]]; ok {
+			return c.run(args[1:], stdout, stderr)
+		}
+		if !strings.HasPrefix(args[0], "-") {
+			return usagef("unknown command %q", args[0])
+		}
+	}
+	// No subcommand: sev-snp-measure compatible measure.
+	return runMeasure(args, stdout, stderr)
+}
+
+func printTopUsage(w io.Writer) {
+	fmt.Fprintf(w, "snpmeasure %s: AMD SEV-SNP launch measurements, computed and checked offline.\n\n", version)
+	fmt.Fprintln(w, "Usage:")
+	fmt.Fprintln(w, "  snpmeasure [measure] --mode snp --ovmf FILE --vcpus N --vcpu-type TYPE [flags]")
+	fmt.Fprintln(w, "  snpmeasure COMMAND [flags]")
+	fmt.Fprintln(w, "\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'snpmeasure COMMAND --help' for a command's flags.")
+	fmt.Fprintln(w, "Exit status: 0 ok, 1 bad input, 2 bad usage, 3 a check did not match.")
+}
