@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 
+	"github.com/spf13/pflag"
+
 	"github.com/snpmeasure/snpmeasure/launchdigest"
 	"github.com/snpmeasure/snpmeasure/ovmf"
 	"github.com/snpmeasure/snpmeasure/vmsa"
@@ -266,3 +268,13 @@ func (c *measureConfig) computeSVSM(fw *firmwareFile, res *measureResult) (*meas
 // progressFor returns a progress callback for long reads, or nil.
 // It is replaced by the progress bar support when stderr is a terminal.
 var progressFor = func(name string, size int64) func(int) { return nil }
+
+// quiet silences progress output (--quiet).
+var quiet bool
+
+// addQuietFlag defines --quiet on fs once.
+func addQuietFlag(fs *pflag.FlagSet) {
+	if fs.Lookup("quiet") == nil {
+		fs.BoolVarP(&quiet, "quiet", "q", false, "no progress bar on stderr")
+	}
+}

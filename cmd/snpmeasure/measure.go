@@ -83,6 +83,7 @@ func addMeasureFlags(fs *pflag.FlagSet) *measureOptions {
 	fs.Int64Var(&o.varsSize, "vars-size", 0, "size of the OVMF variable store in bytes (snp:svsm)")
 	fs.StringVar(&o.varsFile, "vars-file", "", "OVMF variable store whose size is used (snp:svsm)")
 	fs.StringVar(&o.trace, "trace", "", "write every launch update as JSON Lines to this file (SNP modes)")
+	addQuietFlag(fs)
 	return o
 }
 
