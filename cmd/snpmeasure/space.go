@@ -27,7 +27,7 @@ type spaceDefaults struct {
 // spaceOptions are the measure flags of search and refvalues, where the
 // vCPU count, vCPU type, VMM type and guest features take lists.
 type spaceOptions struct {
-	ovmf, kernel, initrd, appendArg, ovmfHash, mode string
+	ovmf, kernel, initrd, appendArg, ovmfHash, mode     string
 	vcpus, vcpuTypes, vcpuSigs, vmmTypes, guestFeatures string
 	fs                                                  *pflag.FlagSet
 }
