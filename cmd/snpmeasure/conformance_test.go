@@ -22,8 +22,7 @@ func checkVector(t *testing.T, v vector, r cliResult) {
 		if r.stderr == "" || strings.Contains(r.stderr, "goroutine ") || strings.HasPrefix(r.stderr, "panic:") {
 			t.Errorf("stderr %q: want a clean message", r.stderr)
 		}
-		// One line with the problem; usage errors add one hint line.
-		if len(lines) > 2 || (len(lines) == 2 && r.code != exitUsage) {
+		if len(lines) != 1 {
 			t.Errorf("stderr has %d lines: %q", len(lines), r.stderr)
 		}
 		if r.code != exitBadInput && r.code != exitUsage {

@@ -43,7 +43,6 @@ func exitCode(err error, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "snpmeasure: %s\n", msg)
 	var ue *usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintln(stderr, "Run 'snpmeasure --help' for usage.")
 		return exitUsage
 	}
 	var ce *checkFailedError

@@ -36,9 +36,9 @@ type measureOptions struct {
 	vcpus         int
 	vcpuType      string
 	vcpuSig       string
-	vcpuFamily    int
-	vcpuModel     int
-	vcpuStepping  int
+	vcpuFamily    string
+	vcpuModel     string
+	vcpuStepping  string
 	vmmType       string
 	ovmf          string
 	kernel        string
@@ -64,9 +64,9 @@ func addMeasureFlags(fs *pflag.FlagSet) *measureOptions {
 	fs.IntVar(&o.vcpus, "vcpus", 0, "number of vCPUs (required except for sev and snp:ovmf-hash)")
 	fs.StringVar(&o.vcpuType, "vcpu-type", "", "QEMU vCPU model, e.g. EPYC-Milan (see 'snpmeasure cpus')")
 	fs.StringVar(&o.vcpuSig, "vcpu-sig", "", "vCPU signature (CPUID Fn0000_0001_EAX), 0x-hex or decimal")
-	fs.IntVar(&o.vcpuFamily, "vcpu-family", -1, "vCPU family (with --vcpu-model and --vcpu-stepping)")
-	fs.IntVar(&o.vcpuModel, "vcpu-model", -1, "vCPU model")
-	fs.IntVar(&o.vcpuStepping, "vcpu-stepping", -1, "vCPU stepping")
+	fs.StringVar(&o.vcpuFamily, "vcpu-family", "", "vCPU family, decimal (with --vcpu-model and --vcpu-stepping)")
+	fs.StringVar(&o.vcpuModel, "vcpu-model", "", "vCPU model, decimal")
+	fs.StringVar(&o.vcpuStepping, "vcpu-stepping", "", "vCPU stepping, decimal")
 	fs.StringVar(&o.vmmType, "vmm-type", "QEMU", "VMM that builds the VMSAs: QEMU, ec2 or gce")
 	fs.StringVar(&o.ovmf, "ovmf", "", "OVMF firmware image (required)")
 	fs.StringVar(&o.kernel, "kernel", "", "kernel file whose hash is measured (kernel-hashes=on)")
@@ -169,6 +169,9 @@ func parseUint(flag, s string) (uint64, error) {
 		}
 		if base != 10 {
 			t = t[2:]
+		} else if strings.Trim(t, "0_") != "" {
+			// Python's int(x, 0) rejects decimal numbers with leading zeros.
+			return 0, usagef("--%s %s: leading zeros are ambiguous; use 0x, 0o or plain decimal", flag, s)
 		}
 	}
 	t = strings.ReplaceAll(t, "_", "")
@@ -191,10 +194,16 @@ func (o *measureOptions) vcpuSignature() (sig uint64, ok bool, err error) {
 		if !o.fs.Changed("vcpu-model") || !o.fs.Changed("vcpu-stepping") {
 			return 0, false, usagef("--vcpu-family needs --vcpu-model and --vcpu-stepping")
 		}
-		if o.vcpuFamily < 0 || o.vcpuModel < 0 || o.vcpuStepping < 0 {
-			return 0, false, usagef("--vcpu-family, --vcpu-model and --vcpu-stepping must not be negative")
+		var fms [3]int
+		for i, f := range []struct{ name, val string }{
+			{"vcpu-family", o.vcpuFamily}, {"vcpu-model", o.vcpuModel}, {"vcpu-stepping", o.vcpuStepping}} {
+			v, err := strconv.Atoi(strings.TrimSpace(f.val))
+			if err != nil || v < 0 || v > 0xffff {
+				return 0, false, usagef("--%s %q: want a decimal number from 0 to 65535", f.name, f.val)
+			}
+			fms[i] = v
 		}
-		return vmsa.Signature(o.vcpuFamily, o.vcpuModel, o.vcpuStepping), true, nil
+		return vmsa.Signature(fms[0], fms[1], fms[2]), true, nil
 	case o.fs.Changed("vcpu-sig"):
 		v, err := parseUint("vcpu-sig", o.vcpuSig)
 		return v, err == nil, err
@@ -220,6 +229,15 @@ func (o *measureOptions) config() (*measureConfig, error) {
 	}
 	if o.ovmf == "" {
 		return nil, usagef("missing --ovmf FILE")
+	}
+	// Like argparse choices, these are checked whatever the mode.
+	if o.outputFormat != "hex" && o.outputFormat != "base64" {
+		return nil, usagef("--output-format %q: want hex or base64", o.outputFormat)
+	}
+	if o.vcpuType != "" {
+		if _, err := vmsa.LookupCPUType(o.vcpuType); err != nil {
+			return nil, usagef("--vcpu-type: %v", err)
+		}
 	}
 	if o.mode == modeOVMFHash {
 		return c, nil

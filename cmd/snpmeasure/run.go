@@ -37,9 +37,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 			}
 			printTopUsage(stdout)
 			return nil
-		case "version":
-			fmt.Fprintf(stdout, "snpmeasure %s\n", version)
-			return nil
+		case "-h", "--help":
+			if len(args) == 1 {
+				printTopUsage(stdout)
+				fmt.Fprintln(stdout, "\nWith no command, snpmeasure measures (sev-snp-measure's command line):")
+				fs := newFlagSet("measure")
+				addMeasureFlags(fs)
+				fmt.Fprint(stdout, fs.FlagUsages())
+				return errHelp
+			}
+		case "version", "--version":
+			if len(args) == 1 {
+				fmt.Fprintf(stdout, "snpmeasure %s\n", version)
+				return nil
+			}
 		}
 		if c, ok := commands[args[0]]; ok {
 			return c.run(args[1:], stdout, stderr)
