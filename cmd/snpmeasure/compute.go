@@ -54,6 +54,10 @@ func openFirmware(path string) (*firmwareFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	if size == 0 {
+		f.Close()
+		return nil, fmt.Errorf("%s: empty file: not a firmware image", path)
+	}
 	if size > ovmf.MaxImageSize {
 		f.Close()
 		return nil, fmt.Errorf("%s: %d bytes: firmware must fit below 4 GiB", path, size)
