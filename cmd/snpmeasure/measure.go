@@ -33,7 +33,8 @@ const (
 // measureOptions holds the sev-snp-measure compatible flags.
 type measureOptions struct {
 	mode          string
-	vcpus         int
+	vcpus         int // parsed from vcpusArg by config
+	vcpusArg      string
 	vcpuType      string
 	vcpuSig       string
 	vcpuFamily    string
@@ -50,7 +51,8 @@ type measureOptions struct {
 	dumpVMSA      bool
 	verbose       bool
 	svsm          string
-	varsSize      int64
+	varsSize      int64 // parsed from varsSizeArg by config
+	varsSizeArg   string
 	varsFile      string
 	trace         string
 
@@ -61,7 +63,7 @@ type measureOptions struct {
 func addMeasureFlags(fs *pflag.FlagSet) *measureOptions {
 	o := &measureOptions{fs: fs}
 	fs.StringVar(&o.mode, "mode", "", "guest mode: sev, seves, snp, snp:ovmf-hash or snp:svsm (required)")
-	fs.IntVar(&o.vcpus, "vcpus", 0, "number of vCPUs (required except for sev and snp:ovmf-hash)")
+	fs.StringVar(&o.vcpusArg, "vcpus", "", "number of vCPUs (required except for sev and snp:ovmf-hash)")
 	fs.StringVar(&o.vcpuType, "vcpu-type", "", "QEMU vCPU model, e.g. EPYC-Milan (see 'snpmeasure cpus')")
 	fs.StringVar(&o.vcpuSig, "vcpu-sig", "", "vCPU signature (CPUID Fn0000_0001_EAX), 0x-hex or decimal")
 	fs.StringVar(&o.vcpuFamily, "vcpu-family", "", "vCPU family, decimal (with --vcpu-model and --vcpu-stepping)")
@@ -80,7 +82,7 @@ func addMeasureFlags(fs *pflag.FlagSet) *measureOptions {
 	fs.BoolVar(&o.dumpVMSA, "dump-vmsa", false, "write each vCPU's VMSA page to vmsa<N>.bin in the current directory")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print 'Calculated <MODE> guest measurement: <value>'")
 	fs.StringVar(&o.svsm, "svsm", "", "COCONUT-SVSM image (snp:svsm)")
-	fs.Int64Var(&o.varsSize, "vars-size", 0, "size of the OVMF variable store in bytes (snp:svsm)")
+	fs.StringVar(&o.varsSizeArg, "vars-size", "", "size of the OVMF variable store in bytes (snp:svsm)")
 	fs.StringVar(&o.varsFile, "vars-file", "", "OVMF variable store whose size is used (snp:svsm)")
 	fs.StringVar(&o.trace, "trace", "", "write every launch update as JSON Lines to this file (SNP modes)")
 	addQuietFlag(fs)
@@ -185,6 +187,23 @@ func parseUint(flag, s string) (uint64, error) {
 	return v, nil
 }
 
+// parseDecimal parses a base-10 integer as Python's int() does: surrounding
+// white space, a sign, and underscores between digits are allowed.
+func parseDecimal(flag, s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	bad := usagef("--%s %q: want a decimal number", flag, s)
+	digits := strings.TrimLeft(t, "+-")
+	if len(t)-len(digits) > 1 || digits == "" || digits[0] == '_' || digits[len(digits)-1] == '_' ||
+		strings.Contains(digits, "__") {
+		return 0, bad
+	}
+	v, err := strconv.ParseInt(strings.ReplaceAll(t, "_", ""), 10, 64)
+	if err != nil {
+		return 0, bad
+	}
+	return v, nil
+}
+
 // vcpuSignature resolves the vCPU signature with the reference's precedence:
 // family/model/stepping, then --vcpu-sig, then --vcpu-type. ok is false when
 // none was given.
@@ -197,11 +216,11 @@ func (o *measureOptions) vcpuSignature() (sig uint64, ok bool, err error) {
 		var fms [3]int
 		for i, f := range []struct{ name, val string }{
 			{"vcpu-family", o.vcpuFamily}, {"vcpu-model", o.vcpuModel}, {"vcpu-stepping", o.vcpuStepping}} {
-			v, err := strconv.Atoi(strings.TrimSpace(f.val))
+			v, err := parseDecimal(f.name, f.val)
 			if err != nil || v < 0 || v > 0xffff {
 				return 0, false, usagef("--%s %q: want a decimal number from 0 to 65535", f.name, f.val)
 			}
-			fms[i] = v
+			fms[i] = int(v)
 		}
 		return vmsa.Signature(fms[0], fms[1], fms[2]), true, nil
 	case o.fs.Changed("vcpu-sig"):
@@ -253,6 +272,11 @@ func (o *measureOptions) config() (*measureConfig, error) {
 		if !o.fs.Changed("vcpus") {
 			return nil, usagef("missing --vcpus N in guest mode '%s'", o.mode)
 		}
+		n, err := parseDecimal("vcpus", o.vcpusArg)
+		if err != nil {
+			return nil, err
+		}
+		o.vcpus = int(n)
 		if o.vcpus < 1 {
 			return nil, usagef("--vcpus %d: need at least 1", o.vcpus)
 		}
@@ -299,6 +323,13 @@ func (o *measureOptions) config() (*measureConfig, error) {
 		}
 		if o.fs.Changed("vars-size") && o.fs.Changed("vars-file") {
 			return nil, usagef("--vars-file is not allowed with --vars-size")
+		}
+		if o.varsSizeArg != "" {
+			n, err := parseDecimal("vars-size", o.varsSizeArg)
+			if err != nil {
+				return nil, err
+			}
+			o.varsSize = n
 		}
 		switch {
 		case o.varsFile != "":
