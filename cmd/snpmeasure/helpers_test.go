@@ -141,21 +141,26 @@ type vector struct {
 	args               []string
 }
 
+// vectorFiles are the conformance vectors and the extra reference vectors.
+var vectorFiles = []string{"../../testdata/vectors.tsv", "../../testdata/reference-vectors.tsv"}
+
 func loadVectors(t testing.TB) []vector {
 	t.Helper()
-	data, err := os.ReadFile("../../testdata/vectors.tsv")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var vs []vector
-	for _, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n")[1:] {
-		f := strings.SplitN(line, "\t", 4)
-		if len(f) != 4 {
-			t.Fatalf("malformed vector line %q", line)
+	for _, file := range vectorFiles {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
 		}
-		vs = append(vs, vector{id: f[0], expect: f[1], stdout: f[2], args: shellSplit(f[3])})
+		for _, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n")[1:] {
+			f := strings.SplitN(line, "\t", 4)
+			if len(f) != 4 {
+				t.Fatalf("%s: malformed vector line %q", file, line)
+			}
+			vs = append(vs, vector{id: f[0], expect: f[1], stdout: f[2], args: shellSplit(f[3])})
+		}
 	}
-	if len(vs) < 150 {
+	if len(vs) < 300 {
 		t.Fatalf("only %d vectors loaded", len(vs))
 	}
 	return vs
