@@ -1,0 +1,341 @@
+package main
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/snpmeasure/snpmeasure/verity"
+)
+
+func init() {
+	register("verity", "compute and check dm-verity hash trees (veritysetup format/verify)", runVerity)
+}
+
+func runVerity(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("verity needs a subcommand: format or verify")
+	}
+	switch args[0] {
+	case "format":
+		return runVerityFormat(args[1:], stdout)
+	case "verify":
+		return runVerityVerify(args[1:], stdout)
+	case "-h", "--help", "help":
+		verityUsage(stdout)
+		return errHelp
+	}
+	return usagef("unknown verity subcommand %q (want format or verify)", args[0])
+}
+
+func verityUsage(w io.Writer) {
+	fmt.Fprintln(w, "Usage:")
+	fmt.Fprintln(w, "  snpmeasure verity format DATA HASHFILE [flags]")
+	fmt.Fprintln(w, "  snpmeasure verity verify DATA HASHFILE ROOTHASH [flags]")
+	fmt.Fprintln(w, "\nformat writes the dm-verity hash tree of DATA to HASHFILE exactly as")
+	fmt.Fprintln(w, "'veritysetup format' does and prints the root hash with the kernel command line")
+	fmt.Fprintln(w, "that makes the kernel enforce it; verify recomputes and checks a tree.")
+	fmt.Fprintln(w, "\nRun 'snpmeasure verity SUBCOMMAND --help' for details.")
+}
+
+// verityFlags are the tree parameters shared by format and verify.
+type verityFlags struct {
+	hash          string
+	format        uint32
+	dataBlockSize uint32
+	hashBlockSize uint32
+	dataBlocks    uint64
+	salt          string
+	uuid          string
+	noSuperblock  bool
+}
+
+func addVerityFlags(fs *pflag.FlagSet, format bool) *verityFlags {
+	v := &verityFlags{}
+	fs.StringVar(&v.hash, "hash", "sha256", "hash algorithm: sha256, sha1 or sha512")
+	fs.Uint32Var(&v.format, "format", verity.HashTypeNormal, "hash format: 1 (normal) or 0 (Chrome OS)")
+	fs.Uint32Var(&v.dataBlockSize, "data-block-size", verity.DefaultBlockSize, "data block size in bytes (power of two, 512 to 524288)")
+	fs.Uint32Var(&v.hashBlockSize, "hash-block-size", verity.DefaultBlockSize, "hash block size in bytes (power of two, 512 to 524288)")
+	fs.Uint64Var(&v.dataBlocks, "data-blocks", 0, "number of data blocks to cover (default: every whole block of DATA)")
+	if format {
+		fs.StringVar(&v.salt, "salt", "", "salt as hex, '-' for none (default: 32 random bytes)")
+		fs.StringVar(&v.uuid, "uuid", "", "superblock UUID (default: random)")
+		fs.BoolVar(&v.noSuperblock, "no-superblock", false, "write no superblock: the tree starts at offset 0")
+	} else {
+		fs.StringVar(&v.salt, "salt", "", "salt as hex, '-' for none (with --no-superblock)")
+		fs.BoolVar(&v.noSuperblock, "no-superblock", false, "HASHFILE has no superblock: take the parameters from the flags")
+	}
+	return v
+}
+
+// params turns the flags into tree parameters over base.
+func (v *verityFlags) params(fs *pflag.FlagSet, base verity.Params) (verity.Params, error) {
+	p := base
+	if fs.Changed("hash") || p.Algorithm == "" {
+		p.Algorithm = strings.ToLower(v.hash)
+	}
+	if fs.Changed("format") || base.Algorithm == "" {
+		p.HashType = v.format
+	}
+	if fs.Changed("data-block-size") || p.DataBlockSize == 0 {
+		p.DataBlockSize = v.dataBlockSize
+	}
+	if fs.Changed("hash-block-size") || p.HashBlockSize == 0 {
+		p.HashBlockSize = v.hashBlockSize
+	}
+	if fs.Changed("data-blocks") {
+		p.DataBlocks = v.dataBlocks
+	}
+	if fs.Changed("salt") {
+		switch v.salt {
+		case "-", "":
+			p.Salt = nil
+		default:
+			s, err := hex.DecodeString(v.salt)
+			if err != nil {
+				return p, usagef("--salt %q: not hex", v.salt)
+			}
+			p.Salt = s
+		}
+	}
+	if fs.Changed("uuid") {
+		u, err := verity.ParseUUID(v.uuid)
+		if err != nil {
+			return p, usagef("--uuid: %v", err)
+		}
+		p.UUID = u
+	}
+	p.NoSuperblock = v.noSuperblock
+	if err := p.Validate(); err != nil {
+		var pe *verity.ParamError
+		if errors.As(err, &pe) {
+			if flag, ok := paramFlags[pe.Field]; ok {
+				return p, usagef("--%s: %s", flag, pe.Msg)
+			}
+		}
+		return p, usagef("%v", err)
+	}
+	return p, nil
+}
+
+// paramFlags maps verity.ParamError fields to flags.
+var paramFlags = map[string]string{
+	"hash type":       "format",
+	"hash algorithm":  "hash",
+	"data block size": "data-block-size",
+	"hash block size": "hash-block-size",
+	"salt":            "salt",
+}
+
+// verityErr rewrites library errors to name the file they are about.
+func verityErr(dataPath, hashPath string, err error) error {
+	var re *verity.ReadError
+	if errors.As(err, &re) {
+		name := dataPath
+		if re.Source == verity.SourceHash {
+			name = hashPath
+		}
+		return fmt.Errorf("%s: offset %#x: %w", name, re.Offset, re.Err)
+	}
+	var pe *verity.ParamError
+	if errors.As(err, &pe) {
+		if pe.Field == "data" {
+			return fmt.Errorf("%s: %s", dataPath, pe.Msg)
+		}
+		return fmt.Errorf("%s: %w", dataPath, err)
+	}
+	return sourceErr(hashPath, err)
+}
+
+func runVerityFormat(args []string, stdout io.Writer) error {
+	fs := newFlagSet("verity format")
+	v := addVerityFlags(fs, true)
+	dataDev := fs.String("data-device", "/dev/vda", "data device name the guest kernel sees (for the printed command line)")
+	hashDev := fs.String("hash-device", "/dev/vdb", "hash device name the guest kernel sees (for the printed command line)")
+	name := fs.String("name", "vroot", "device-mapper name in the printed dm-mod.create")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := parseFlags(fs, args, stdout, func(w io.Writer, fs *pflag.FlagSet) {
+		fmt.Fprintln(w, "Usage: snpmeasure verity format DATA HASHFILE [flags]")
+		fmt.Fprintln(w, "\nWrites the dm-verity hash tree of DATA (a file or block device) to HASHFILE,")
+		fmt.Fprintln(w, "byte for byte what 'veritysetup format' writes with the same salt and UUID:")
+		fmt.Fprintln(w, "a 512-byte superblock padded to a hash block (unless --no-superblock), then the")
+		fmt.Fprintln(w, "levels, root-most first. Only whole data blocks are covered: a DATA size that is")
+		fmt.Fprintln(w, "not a multiple of the block size leaves the tail unprotected, as veritysetup does.")
+		fmt.Fprintln(w, "\nPrints the root hash, salt, data blocks, hash offset and two kernel command")
+		fmt.Fprintln(w, "lines: dm-mod.create=... (CONFIG_DM_INIT, no initramfs needed; mount it with")
+		fmt.Fprintln(w, "root=/dev/dm-0) and roothash=... for systemd-veritysetup-generator. The device")
+		fmt.Fprintln(w, "names are placeholders: set --data-device and --hash-device to what the guest sees.")
+		fmt.Fprintln(w, "Measured with --append, either line binds the whole file system to the launch digest.")
+		fmt.Fprintln(w, "\nFlags:")
+		fmt.Fprint(w, fs.FlagUsages())
+		fmt.Fprintln(w, "\nExample:")
+		fmt.Fprintln(w, "  snpmeasure verity format rootfs.img rootfs.hash --salt $(head -c32 /dev/urandom | xxd -p -c64)")
+		fmt.Fprintln(w, "\nExit status: 0 ok, 1 bad input, 2 bad usage.")
+	}); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("verity format takes DATA and HASHFILE, got %d arguments", fs.NArg())
+	}
+	base, err := verity.DefaultParams()
+	if err != nil {
+		return err
+	}
+	p, err := v.params(fs, base)
+	if err != nil {
+		return err
+	}
+	dataPath, hashPath := fs.Arg(0), fs.Arg(1)
+	res, err := verity.FormatFile(dataPath, hashPath, p)
+	if err != nil {
+		return verityErr(dataPath, hashPath, err)
+	}
+	printVerity(stdout, res, *name, *dataDev, *hashDev, *asJSON)
+	return nil
+}
+
+func printVerity(w io.Writer, res *verity.Result, name, dataDev, hashDev string, asJSON bool) {
+	p := &res.Params
+	l := res.Layout
+	dm := res.DMModCreate(name, dataDev, hashDev) + " root=/dev/dm-0"
+	sd := fmt.Sprintf("roothash=%s systemd.verity_root_data=%s systemd.verity_root_hash=%s", res.RootHashHex(), dataDev, hashDev)
+	if o := res.SystemdOptions(); o != "" {
+		sd += " systemd.verity_root_options=" + o
+	}
+	if asJSON {
+		j := map[string]any{
+			"root_hash":        res.RootHashHex(),
+			"salt":             hex.EncodeToString(p.Salt),
+			"hash_algorithm":   p.Algorithm,
+			"hash_type":        p.HashType,
+			"data_block_size":  p.DataBlockSize,
+			"hash_block_size":  p.HashBlockSize,
+			"data_blocks":      l.DataBlocks,
+			"hash_blocks":      l.HashBlocks,
+			"hash_offset":      res.HashOffset(),
+			"hash_start_block": l.HashStartBlock,
+			"hash_file_size":   l.HashFileSize,
+			"superblock":       !p.NoSuperblock,
+			"table":            res.Table(dataDev, hashDev),
+			"kernel_cmdline":   dm,
+			"systemd_cmdline":  sd,
+		}
+		if !p.NoSuperblock {
+			j["uuid"] = p.UUID.String()
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(j)
+		return
+	}
+	line := func(k string, v any) { fmt.Fprintf(w, "%-17s %v\n", k+":", v) }
+	line("Root hash", res.RootHashHex())
+	line("Salt", res.SaltHex())
+	line("Hash algorithm", p.Algorithm)
+	line("Hash type", p.HashType)
+	line("Data blocks", l.DataBlocks)
+	line("Data block size", p.DataBlockSize)
+	line("Hash blocks", l.HashBlocks)
+	line("Hash block size", p.HashBlockSize)
+	line("Hash offset", res.HashOffset())
+	line("Hash file size", l.HashFileSize)
+	if !p.NoSuperblock {
+		line("UUID", p.UUID)
+	}
+	line("Kernel cmdline", dm)
+	line("systemd cmdline", sd)
+}
+
+func runVerityVerify(args []string, stdout io.Writer) error {
+	fs := newFlagSet("verity verify")
+	v := addVerityFlags(fs, false)
+	if err := parseFlags(fs, args, stdout, func(w io.Writer, fs *pflag.FlagSet) {
+		fmt.Fprintln(w, "Usage: snpmeasure verity verify DATA HASHFILE ROOTHASH [flags]")
+		fmt.Fprintln(w, "\nRecomputes the hash tree of DATA and checks it against HASHFILE and ROOTHASH")
+		fmt.Fprintln(w, "(as 'veritysetup verify'). The parameters come from HASHFILE's superblock; with")
+		fmt.Fprintln(w, "--no-superblock they come from the flags.")
+		fmt.Fprintln(w, "\nFlags:")
+		fmt.Fprint(w, fs.FlagUsages())
+		fmt.Fprintln(w, "\nExit status: 0 the tree matches, 1 bad input, 2 bad usage, 3 mismatch.")
+	}); err != nil {
+		return err
+	}
+	if fs.NArg() != 3 {
+		return usagef("verity verify takes DATA, HASHFILE and ROOTHASH, got %d arguments", fs.NArg())
+	}
+	dataPath, hashPath, rootHex := fs.Arg(0), fs.Arg(1), fs.Arg(2)
+	root, err := hex.DecodeString(rootHex)
+	if err != nil {
+		return usagef("ROOTHASH %q: not hex", rootHex)
+	}
+	var p verity.Params
+	if v.noSuperblock {
+		if p, err = v.params(fs, verity.Params{}); err != nil {
+			return err
+		}
+	} else {
+		sb, err := readSuperblock(hashPath)
+		if err != nil {
+			return err
+		}
+		p = sb.Params()
+		if err := p.Validate(); err != nil {
+			return fmt.Errorf("%s: superblock: %w", hashPath, err)
+		}
+		// Explicit parameters must agree with the superblock.
+		if anyChanged(fs, "hash", "format", "data-block-size", "hash-block-size", "data-blocks", "salt") {
+			if p, err = v.params(fs, p); err != nil {
+				return err
+			}
+		}
+	}
+	if n, _ := verity.DigestSize(p.Algorithm); len(root) != n {
+		return usagef("ROOTHASH has %d bytes, a %s digest %d", len(root), p.Algorithm, n)
+	}
+	res, err := verity.VerifyFile(dataPath, hashPath, root, &p)
+	var me *verity.MismatchError
+	if errors.As(err, &me) {
+		if me.Root {
+			fmt.Fprintf(stdout, "root hash mismatch: the tree gives %x, expected %x\n", me.Got, me.Want)
+			return &checkFailedError{msg: fmt.Sprintf("%s: root hash does not match %s", hashPath, rootHex)}
+		}
+		what := fmt.Sprintf("data block %d of %s", me.Block, dataPath)
+		if me.Level > 0 {
+			what = fmt.Sprintf("hash block %d of tree level %d", me.Block, me.Level-1)
+		}
+		fmt.Fprintf(stdout, "%s: offset %#x: tree level %d does not match %s\n", hashPath, me.HashOffset, me.Level, what)
+		return &checkFailedError{msg: fmt.Sprintf("%s: hash tree does not match %s", hashPath, dataPath)}
+	}
+	if err != nil {
+		return verityErr(dataPath, hashPath, err)
+	}
+	fmt.Fprintf(stdout, "%s: verified %d data blocks of %s, root hash %s\n", hashPath, res.Layout.DataBlocks, dataPath, res.RootHashHex())
+	return nil
+}
+
+func anyChanged(fs *pflag.FlagSet, names ...string) bool {
+	for _, n := range names {
+		if fs.Changed(n) {
+			return true
+		}
+	}
+	return false
+}
+
+func readSuperblock(hashPath string) (*verity.Superblock, error) {
+	f, _, err := openInput(hashPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sb, err := verity.ReadSuperblock(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", hashPath, err)
+	}
+	return sb, nil
+}
