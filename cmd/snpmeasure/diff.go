@@ -1,0 +1,381 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/pflag"
+)
+
+func init() {
+	register("diff", "compare two --trace files: where and how two launches diverge", runDiff)
+}
+
+// maxTraceLine bounds one JSON line of a trace; real lines are ~330 bytes.
+const maxTraceLine = 64 << 10
+
+func runDiff(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("diff")
+	if err := parseFlags(fs, args, stdout, diffUsage); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("diff takes two trace files, got %d arguments", fs.NArg())
+	}
+	return diffTraces(fs.Arg(0), fs.Arg(1), stdout)
+}
+
+func diffUsage(w io.Writer, fs *pflag.FlagSet) {
+	fmt.Fprintln(w, "Usage: snpmeasure diff TRACE_A TRACE_B")
+	fmt.Fprintln(w, "\nCompares two launches written with --trace (JSON Lines, one SNP_LAUNCH_UPDATE a line):")
+	fmt.Fprintln(w, "names the first update where they diverge and how (contents, GPA, page type, source,")
+	fmt.Fprintln(w, "or one launch has more updates), and counts the differing updates by source.")
+	fmt.Fprintln(w, "\nExample:")
+	fmt.Fprintln(w, "  snpmeasure --mode snp --vcpus 4 --vcpu-type EPYC-Milan --ovmf OVMF.fd --trace good.jsonl")
+	fmt.Fprintln(w, "  snpmeasure --mode snp --vcpus 4 --vcpu-type EPYC-Milan --ovmf OVMF.new.fd --trace new.jsonl")
+	fmt.Fprintln(w, "  snpmeasure diff good.jsonl new.jsonl")
+	fmt.Fprintln(w, "\nExit status: 0 identical, 1 bad input, 2 bad usage, 3 the launches differ.")
+}
+
+// traceUpdate is one parsed trace line.
+type traceUpdate struct {
+	index    uint64
+	gpa      uint64
+	pageType string
+	source   string
+	contents string
+	digest   string
+}
+
+// traceReader streams a trace file line by line.
+type traceReader struct {
+	name string
+	sc   *bufio.Scanner
+	line int
+	n    uint64 // updates read
+	last string // digest of the last update
+}
+
+func openTrace(name string) (*traceReader, *os.File, error) {
+	f, _, err := openInput(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 4096), maxTraceLine)
+	return &traceReader{name: name, sc: sc}, f, nil
+}
+
+// next returns the next update, or nil at the end of the file.
+func (t *traceReader) next() (*traceUpdate, error) {
+	for t.sc.Scan() {
+		t.line++
+		b := bytes.TrimSpace(t.sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		u, err := parseTraceLine(b, t.n)
+		if err != nil {
+			return nil, fmt.Errorf("%s: line %d: %w", t.name, t.line, err)
+		}
+		t.n++
+		t.last = u.digest
+		return u, nil
+	}
+	if err := t.sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, fmt.Errorf("%s: line %d: longer than %d bytes: not a trace", t.name, t.line+1, maxTraceLine)
+		}
+		return nil, fmt.Errorf("%s: %w", t.name, unwrapPathErr(err))
+	}
+	return nil, nil
+}
+
+// parseTraceLine decodes and validates one record; want is its expected index.
+func parseTraceLine(b []byte, want uint64) (*traceUpdate, error) {
+	var rec struct {
+		Index    *uint64 `json:"index"`
+		GPA      *string `json:"gpa"`
+		PageType *string `json:"page_type"`
+		Source   *string `json:"source"`
+		Contents *string `json:"contents"`
+		Digest   *string `json:"digest"`
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, fmt.Errorf("not a trace record: %w", err)
+	}
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{
+		{"index", rec.Index != nil}, {"gpa", rec.GPA != nil}, {"page_type", rec.PageType != nil},
+		{"source", rec.Source != nil}, {"contents", rec.Contents != nil}, {"digest", rec.Digest != nil},
+	} {
+		if !f.ok {
+			return nil, fmt.Errorf("missing key %q", f.name)
+		}
+	}
+	if *rec.Index != want {
+		return nil, fmt.Errorf("index %d, want %d: updates missing or out of order", *rec.Index, want)
+	}
+	gs := *rec.GPA
+	if !strings.HasPrefix(gs, "0x") {
+		return nil, fmt.Errorf("gpa %q: want 0x-hex", gs)
+	}
+	gpa, err := strconv.ParseUint(gs[2:], 16, 64)
+	if err != nil {
+		return nil, fmt.Errorf("gpa %q: want 0x-hex", gs)
+	}
+	switch *rec.PageType {
+	case "NORMAL", "VMSA", "ZERO", "UNMEASURED", "SECRETS", "CPUID":
+	default:
+		return nil, fmt.Errorf("page_type %q: want NORMAL, VMSA, ZERO, UNMEASURED, SECRETS or CPUID", *rec.PageType)
+	}
+	for _, h := range []struct{ name, v string }{{"contents", *rec.Contents}, {"digest", *rec.Digest}} {
+		if len(h.v) != 96 {
+			return nil, fmt.Errorf("%s: %d characters, want 96 hex digits", h.name, len(h.v))
+		}
+		if _, err := hex.DecodeString(h.v); err != nil {
+			return nil, fmt.Errorf("%s: not hex", h.name)
+		}
+	}
+	return &traceUpdate{index: *rec.Index, gpa: gpa, pageType: *rec.PageType, source: *rec.Source,
+		contents: strings.ToLower(*rec.Contents), digest: strings.ToLower(*rec.Digest)}, nil
+}
+
+// sourceGroup is the part of a source that names where a page comes from:
+// "ovmf+0x1000" → "ovmf", "metadata[2] SNP_SECRETS" → "metadata", "vmsa[3]" → "vmsa".
+func sourceGroup(s string) string {
+	if i := strings.IndexAny(s, "+[ "); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// diffGroup compares the updates of one source group ("ovmf", "metadata",
+// "kernel-hashes", "vmsa", ...): the i-th update of the group in A with the
+// i-th in B, so that a launch with more pages in one group still lines up
+// in the others.
+type diffGroup struct {
+	name   string
+	a, b   int // updates on each side
+	differ int // paired updates that differ
+	how    map[string]int
+	// Updates not paired yet; only one side has any at a time.
+	pendA, pendB []*traceUpdate
+}
+
+func (g *diffGroup) add(u *traceUpdate, fromA bool) {
+	mine, theirs := &g.pendA, &g.pendB
+	if fromA {
+		g.a++
+	} else {
+		g.b++
+		mine, theirs = theirs, mine
+	}
+	if len(*theirs) == 0 {
+		*mine = append(*mine, u)
+		return
+	}
+	o := (*theirs)[0]
+	(*theirs)[0] = nil
+	*theirs = (*theirs)[1:]
+	if d := updateDiff(u, o); len(d) > 0 {
+		g.differ++
+		for _, k := range d {
+			g.how[k]++
+		}
+	}
+}
+
+// diffStats holds the groups in first-seen order.
+type diffStats struct {
+	groups []*diffGroup
+	byName map[string]*diffGroup
+}
+
+func (s *diffStats) add(u *traceUpdate, fromA bool) {
+	name := sourceGroup(u.source)
+	if s.byName == nil {
+		s.byName = map[string]*diffGroup{}
+	}
+	g := s.byName[name]
+	if g == nil {
+		g = &diffGroup{name: name, how: map[string]int{}}
+		s.byName[name] = g
+		s.groups = append(s.groups, g)
+	}
+	g.add(u, fromA)
+}
+
+// updateDiff lists how two updates differ.
+func updateDiff(a, b *traceUpdate) []string {
+	var d []string
+	if a.contents != b.contents {
+		d = append(d, "contents")
+	}
+	if a.gpa != b.gpa {
+		d = append(d, "GPA")
+	}
+	if a.pageType != b.pageType {
+		d = append(d, "page type")
+	}
+	if a.source != b.source {
+		d = append(d, "source")
+	}
+	return d
+}
+
+func describeUpdate(u *traceUpdate) string {
+	return fmt.Sprintf("%s %s at GPA %#x, contents %s…", u.source, u.pageType, u.gpa, u.contents[:16])
+}
+
+// traceDiff is the outcome of comparing two traces.
+type traceDiff struct {
+	a, b *traceReader
+	// first is what differs at the first update (by position) whose inputs
+	// differ: contents, GPA, page type, source; or "extra" when one launch
+	// ends first. firstA and firstB are the updates there (one may be nil).
+	first          []string
+	firstA, firstB *traceUpdate
+	// firstDigestOnly is the first update, before any input differs, whose
+	// digest differs anyway: the launches start from different digests.
+	firstDigestOnly int64
+	stats           diffStats
+}
+
+// compareTraces streams both traces: updates are compared by position for
+// the first divergence, and by position within their source group for the
+// summary.
+func compareTraces(ta, tb *traceReader) (*traceDiff, error) {
+	td := &traceDiff{a: ta, b: tb, firstDigestOnly: -1}
+	for {
+		a, err := ta.next()
+		if err != nil {
+			return nil, err
+		}
+		b, err := tb.next()
+		if err != nil {
+			return nil, err
+		}
+		if a == nil && b == nil {
+			return td, nil
+		}
+		if a != nil {
+			td.stats.add(a, true)
+		}
+		if b != nil {
+			td.stats.add(b, false)
+		}
+		if td.first != nil {
+			continue
+		}
+		switch {
+		case a == nil || b == nil:
+			td.first, td.firstA, td.firstB = []string{"extra"}, a, b
+		default:
+			if d := updateDiff(a, b); len(d) > 0 {
+				td.first, td.firstA, td.firstB = d, a, b
+			} else if a.digest != b.digest && td.firstDigestOnly < 0 {
+				td.firstDigestOnly = int64(a.index)
+			}
+		}
+	}
+}
+
+// diffTraces compares two trace files and prints the result.
+func diffTraces(nameA, nameB string, w io.Writer) error {
+	ta, fa, err := openTrace(nameA)
+	if err != nil {
+		return err
+	}
+	defer fa.Close()
+	tb, fb, err := openTrace(nameB)
+	if err != nil {
+		return err
+	}
+	defer fb.Close()
+	td, err := compareTraces(ta, tb)
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(w, "A %s: %d updates, final digest %s\n", nameA, ta.n, orNone(ta.last))
+	fmt.Fprintf(w, "B %s: %d updates, final digest %s\n", nameB, tb.n, orNone(tb.last))
+	if td.first == nil && td.firstDigestOnly < 0 {
+		fmt.Fprintln(w, "identical launches")
+		return nil
+	}
+	fmt.Fprintln(w)
+	var summary string
+	switch {
+	case td.first == nil:
+		summary = fmt.Sprintf("every update is the same, but the digests differ from update %d: "+
+			"the launches start from different digests (--snp-ovmf-hash?)", td.firstDigestOnly)
+		fmt.Fprintln(w, summary)
+	case td.first[0] == "extra":
+		if td.firstA != nil {
+			summary = fmt.Sprintf("first difference at update %d: A has %d more updates than B, starting with %s",
+				td.firstA.index, ta.n-tb.n, describeUpdate(td.firstA))
+		} else {
+			summary = fmt.Sprintf("first difference at update %d: B has %d more updates than A, starting with %s",
+				td.firstB.index, tb.n-ta.n, describeUpdate(td.firstB))
+		}
+		fmt.Fprintln(w, summary)
+	default:
+		verb := "differ"
+		if len(td.first) == 1 && td.first[0] != "contents" {
+			verb = "differs"
+		}
+		summary = fmt.Sprintf("first difference at update %d (%s): %s %s", td.firstA.index, td.firstA.source,
+			strings.Join(td.first, " and "), verb)
+		fmt.Fprintln(w, summary)
+		fmt.Fprintf(w, "  A: %s\n", describeUpdate(td.firstA))
+		fmt.Fprintf(w, "  B: %s\n", describeUpdate(td.firstB))
+	}
+	if td.first != nil && td.firstDigestOnly >= 0 {
+		fmt.Fprintf(w, "note: the digests already differ from update %d, where the inputs are the same: "+
+			"the launches start from different digests\n", td.firstDigestOnly)
+	}
+	if td.first != nil {
+		fmt.Fprintln(w, "\ndifferences by source (the i-th update of a source in A against the i-th in B):")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "SOURCE\tA\tB\tDIFFERING\tHOW")
+		for _, g := range td.stats.groups {
+			var how []string
+			for _, k := range []string{"contents", "GPA", "page type", "source"} {
+				if n := g.how[k]; n > 0 {
+					how = append(how, fmt.Sprintf("%s %d", k, n))
+				}
+			}
+			switch {
+			case g.b > g.a:
+				how = append(how, fmt.Sprintf("%d more in B", g.b-g.a))
+			case g.a > g.b:
+				how = append(how, fmt.Sprintf("%d more in A", g.a-g.b))
+			}
+			if len(how) == 0 {
+				how = []string{"-"}
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", g.name, g.a, g.b, g.differ, strings.Join(how, ", "))
+		}
+		tw.Flush()
+	}
+	return &checkFailedError{msg: fmt.Sprintf("%s and %s differ: %s", nameA, nameB, summary)}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
