@@ -1,0 +1,302 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/snpmeasure/snpmeasure/idblock"
+)
+
+func init() {
+	register("idblock", "sign an ID block and ID auth for QEMU's sev-snp-guest, or verify them", runIDBlock)
+}
+
+func runIDBlock(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "verify" {
+		return runIDBlockVerify(args[1:], stdout)
+	}
+	fs := newFlagSet("idblock")
+	measurement := fs.String("measurement", "", "launch measurement: 96 hex digits or base64 of 48 bytes (required)")
+	var idKeyPath, authorKeyPath string
+	fs.StringVar(&idKeyPath, "id-key", "", "ID key: P-384 private key PEM, SEC 1 or PKCS #8 (required)")
+	fs.StringVar(&idKeyPath, "idkey", "", "alias of --id-key (snp-create-id-block's spelling)")
+	fs.StringVar(&authorKeyPath, "author-key", "", "author key: P-384 private key PEM; signs the ID key")
+	fs.StringVar(&authorKeyPath, "authorkey", "", "alias of --author-key (snp-create-id-block's spelling)")
+	fs.MarkHidden("idkey")
+	fs.MarkHidden("authorkey")
+	policy := fs.String("policy", fmt.Sprintf("%#x", idblock.DefaultPolicy), "guest policy; must equal the launch's sev-snp-guest policy")
+	familyID := fs.String("family-id", "", "FAMILY_ID: 32 hex digits (16 bytes; default zero)")
+	imageID := fs.String("image-id", "", "IMAGE_ID: 32 hex digits (16 bytes; default zero)")
+	guestSVN := fs.String("guest-svn", "0", "GUEST_SVN, a 32-bit number")
+	blockVersion := fs.String("version", "1", "ID block VERSION, a 32-bit number")
+	if err := parseFlags(fs, args, stdout, idblockUsage); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *measurement == "" {
+		return usagef("missing --measurement (the launch measurement, hex or base64)")
+	}
+	if idKeyPath == "" {
+		return usagef("missing --id-key PEM (a P-384 private key)")
+	}
+	ld, err := parseMeasurementFlag("measurement", *measurement)
+	if err != nil {
+		return err
+	}
+	b := idblock.NewBlock(ld)
+	if b.Policy, err = parseGuestPolicyFlag("policy", *policy); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name, val string
+		dst       *[idblock.IDSize]byte
+	}{{"family-id", *familyID, &b.FamilyID}, {"image-id", *imageID, &b.ImageID}} {
+		if f.val == "" {
+			continue
+		}
+		v, err := hex.DecodeString(strings.TrimPrefix(f.val, "0x"))
+		if err != nil || len(v) != idblock.IDSize {
+			return usagef("--%s %s: want 32 hex digits (16 bytes)", f.name, f.val)
+		}
+		copy(f.dst[:], v)
+	}
+	for _, f := range []struct {
+		name, val string
+		dst       *uint32
+	}{{"guest-svn", *guestSVN, &b.GuestSVN}, {"version", *blockVersion, &b.Version}} {
+		v, err := parseUint(f.name, f.val)
+		if err != nil {
+			return err
+		}
+		if v > math.MaxUint32 {
+			return usagef("--%s %s: does not fit in 32 bits", f.name, f.val)
+		}
+		*f.dst = uint32(v)
+	}
+	idKey, err := loadIDBlockKey(idKeyPath)
+	if err != nil {
+		return err
+	}
+	var authorKey *ecdsa.PrivateKey
+	if authorKeyPath != "" {
+		if authorKey, err = loadIDBlockKey(authorKeyPath); err != nil {
+			return err
+		}
+	}
+	auth, err := idblock.NewAuth(rand.Reader, b, idKey, authorKey)
+	if err != nil {
+		return fmt.Errorf("signing the ID block: %w", err)
+	}
+	idDigest, err := idblock.KeyDigest(&idKey.PublicKey)
+	if err != nil {
+		return fmt.Errorf("%s: %w", idKeyPath, err)
+	}
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "id-block=%s,id-auth=%s\n", base64.StdEncoding.EncodeToString(b.Marshal()),
+		base64.StdEncoding.EncodeToString(auth.Marshal()))
+	fmt.Fprintf(&out, "id_key_hash: %s\n", base64.StdEncoding.EncodeToString(idDigest[:]))
+	if authorKey != nil {
+		ad, err := idblock.KeyDigest(&authorKey.PublicKey)
+		if err != nil {
+			return fmt.Errorf("%s: %w", authorKeyPath, err)
+		}
+		fmt.Fprintf(&out, "author_key: %s\n", base64.StdEncoding.EncodeToString(ad[:]))
+	}
+	_, err = stdout.Write(out.Bytes())
+	return err
+}
+
+// loadIDBlockKey reads a P-384 private key PEM file.
+func loadIDBlockKey(path string) (*ecdsa.PrivateKey, error) {
+	f, size, err := openInput(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if size > 1<<20 {
+		return nil, fmt.Errorf("%s: %d bytes: too large for a PEM private key", path, size)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fileErr(path, err)
+	}
+	k, err := idblock.ParsePrivateKeyPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
+}
+
+// parseMeasurementFlag reads a launch measurement given as 96 hex digits
+// or as the base64 of its 48 bytes.
+func parseMeasurementFlag(flag, s string) ([idblock.MeasurementSize]byte, error) {
+	var out [idblock.MeasurementSize]byte
+	t := strings.TrimSpace(s)
+	if len(t) == 2*idblock.MeasurementSize {
+		if _, err := hex.Decode(out[:], []byte(t)); err == nil {
+			return out, nil
+		}
+	}
+	if b, err := base64.StdEncoding.DecodeString(t); err == nil && len(b) == idblock.MeasurementSize {
+		copy(out[:], b)
+		return out, nil
+	}
+	return out, usagef("--%s %s: want 96 hex digits or the base64 of 48 bytes", flag, s)
+}
+
+// decodeBase64Flag decodes a base64 flag value of a fixed size; bad data is
+// bad input (exit status 1).
+func decodeBase64Flag(flag, s string, size int) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("--%s: not base64: %w", flag, err)
+	}
+	if len(b) != size {
+		return nil, fmt.Errorf("--%s: %d bytes, want %d", flag, len(b), size)
+	}
+	return b, nil
+}
+
+// splitIDBlockLine reads the first line snp-create-id-block prints:
+// id-block=<base64>,id-auth=<base64>.
+func splitIDBlockLine(s string) (block, auth string, ok bool) {
+	for _, part := range strings.Split(strings.TrimSpace(s), ",") {
+		k, v, found := strings.Cut(part, "=")
+		if !found {
+			return "", "", false
+		}
+		switch k {
+		case "id-block":
+			block = v
+		case "id-auth":
+			auth = v
+		default:
+			return "", "", false
+		}
+	}
+	return block, auth, block != "" && auth != ""
+}
+
+func runIDBlockVerify(args []string, stdout io.Writer) error {
+	fs := newFlagSet("idblock verify")
+	blockB64 := fs.String("id-block", "", "the ID block, base64 (96 bytes)")
+	authB64 := fs.String("id-auth", "", "the ID auth structure, base64 (4096 bytes)")
+	measurement := fs.String("measurement", "", "also check the ID block's launch measurement (hex or base64)")
+	if err := parseFlags(fs, args, stdout, idblockVerifyUsage); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 1:
+		return usagef("unexpected argument %q", fs.Arg(1))
+	case fs.NArg() == 1:
+		if *blockB64 != "" || *authB64 != "" {
+			return usagef("give either 'id-block=...,id-auth=...' or --id-block and --id-auth, not both")
+		}
+		var ok bool
+		if *blockB64, *authB64, ok = splitIDBlockLine(fs.Arg(0)); !ok {
+			return usagef("argument %q: want id-block=<base64>,id-auth=<base64>", fs.Arg(0))
+		}
+	case *blockB64 == "" || *authB64 == "":
+		return usagef("missing --id-block B64 and --id-auth B64 (or the line 'id-block=...,id-auth=...')")
+	}
+	var want *[idblock.MeasurementSize]byte
+	if *measurement != "" {
+		m, err := parseMeasurementFlag("measurement", *measurement)
+		if err != nil {
+			return err
+		}
+		want = &m
+	}
+	rawBlock, err := decodeBase64Flag("id-block", *blockB64, idblock.BlockSize)
+	if err != nil {
+		return err
+	}
+	rawAuth, err := decodeBase64Flag("id-auth", *authB64, idblock.AuthSize)
+	if err != nil {
+		return err
+	}
+	b, err := idblock.ParseBlock(rawBlock)
+	if err != nil {
+		return fmt.Errorf("--id-block: %w", err)
+	}
+	a, err := idblock.ParseAuth(rawAuth)
+	if err != nil {
+		return fmt.Errorf("--id-auth: %w", err)
+	}
+	v, err := a.Verify(b)
+	if err != nil {
+		return fmt.Errorf("--id-auth: %w", err)
+	}
+	var out bytes.Buffer
+	okText := func(ok bool) string {
+		if ok {
+			return "ok"
+		}
+		return "FAILED"
+	}
+	fmt.Fprintf(&out, "measurement: %s\n", hex.EncodeToString(b.Measurement[:]))
+	fmt.Fprintf(&out, "family_id: %s\nimage_id: %s\n", hex.EncodeToString(b.FamilyID[:]), hex.EncodeToString(b.ImageID[:]))
+	fmt.Fprintf(&out, "version: %d\nguest_svn: %d\npolicy: %#x\n", b.Version, b.GuestSVN, b.Policy)
+	fmt.Fprintf(&out, "id block signature (ID key): %s\n", okText(v.BlockSignatureValid))
+	fmt.Fprintf(&out, "id_key_hash: %s\n", base64.StdEncoding.EncodeToString(v.IDKeyDigest[:]))
+	if v.HasAuthorKey {
+		fmt.Fprintf(&out, "id key signature (author key): %s\n", okText(v.IDKeySignatureValid))
+		fmt.Fprintf(&out, "author_key: %s\n", base64.StdEncoding.EncodeToString(v.AuthorKeyDigest[:]))
+		fmt.Fprintln(&out, "qemu: sev-snp-guest author-key-enabled=on")
+	} else {
+		fmt.Fprintln(&out, "author_key: none (AUTH_KEY_ALGO 0; launch with author-key-enabled=off, the default)")
+	}
+	var failures []string
+	if err := v.Err(); err != nil {
+		failures = append(failures, err.Error())
+	}
+	if want != nil && *want != b.Measurement {
+		fmt.Fprintf(&out, "measurement check: FAILED: want %s\n", hex.EncodeToString(want[:]))
+		failures = append(failures, "the ID block's measurement is not "+hex.EncodeToString(want[:]))
+	}
+	if _, err := stdout.Write(out.Bytes()); err != nil {
+		return err
+	}
+	if len(failures) > 0 {
+		return &checkFailedError{msg: strings.Join(failures, "; ")}
+	}
+	return nil
+}
+
+func idblockUsage(w io.Writer, fs *pflag.FlagSet) {
+	fmt.Fprintln(w, "Usage: snpmeasure idblock --measurement M --id-key PEM [--author-key PEM] [flags]")
+	fmt.Fprintln(w, "       snpmeasure idblock verify --id-block B64 --id-auth B64 [--measurement M]")
+	fmt.Fprintln(w, "\nSigns an SEV-SNP ID block for a launch measurement, as sev-snp-measure's")
+	fmt.Fprintln(w, "snp-create-id-block does, and prints (same format):")
+	fmt.Fprintln(w, "  id-block=<base64>,id-auth=<base64>   ready for QEMU's -object sev-snp-guest")
+	fmt.Fprintln(w, "  id_key_hash: <base64>                 the report's ID_KEY_DIGEST")
+	fmt.Fprintln(w, "  author_key: <base64>                  the report's AUTHOR_KEY_DIGEST (only with --author-key)")
+	fmt.Fprintln(w, "With --author-key, launch with sev-snp-guest author-key-enabled=on; without it the")
+	fmt.Fprintln(w, "ID auth has no author key (AUTH_KEY_ALGO 0) and the author_key line is left out.")
+	fmt.Fprintln(w, "Keys are unencrypted EC P-384 private keys: openssl ecparam -name secp384r1 -genkey -noout")
+	fmt.Fprintln(w, "\nFlags:")
+	fmt.Fprint(w, fs.FlagUsages())
+	fmt.Fprintln(w, "\nExit status: 0 ok, 1 bad input, 2 bad usage.")
+}
+
+func idblockVerifyUsage(w io.Writer, fs *pflag.FlagSet) {
+	fmt.Fprintln(w, "Usage: snpmeasure idblock verify --id-block B64 --id-auth B64 [--measurement M]")
+	fmt.Fprintln(w, "       snpmeasure idblock verify 'id-block=<base64>,id-auth=<base64>'")
+	fmt.Fprintln(w, "\nChecks the ID block signature (ID key) and the ID key signature (author key) of")
+	fmt.Fprintln(w, "an ID auth structure and prints the ID block fields and the key digests.")
+	fmt.Fprintln(w, "\nFlags:")
+	fmt.Fprint(w, fs.FlagUsages())
+	fmt.Fprintln(w, "\nExit status: 0 both signatures verify, 1 malformed input, 2 bad usage,")
+	fmt.Fprintln(w, "3 a signature (or the --measurement check) fails.")
+}
