@@ -424,6 +424,9 @@ type BuildResult struct {
 // name's directory and renames it to name once complete (mode 0644). On
 // error no file is left behind.
 func (b *Builder) WriteFile(name string, c Compression) (*BuildResult, error) {
+	if st, err := os.Stat(name); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("%s: is a directory, not a file", name)
+	}
 	dir := filepath.Dir(name)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
 	if err != nil {

@@ -472,3 +472,20 @@ func BenchmarkInitramfsBuild(b *testing.B) {
 		})
 	}
 }
+
+// TestInitramfsWriteFileToDirectory: an output that is a directory is named
+// as such, not as "file exists" from the final rename.
+func TestInitramfsWriteFileToDirectory(t *testing.T) {
+	dir := t.TempDir()
+	b := NewBuilder()
+	_, err := b.WriteFile(dir, None)
+	if err == nil || err.Error() != dir+": is a directory, not a file" {
+		t.Errorf("error %v, want %q", err, dir+": is a directory, not a file")
+	}
+	ents, _ := os.ReadDir(filepath.Dir(dir))
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".tmp") {
+			t.Errorf("temporary file %s left behind", e.Name())
+		}
+	}
+}

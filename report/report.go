@@ -142,6 +142,13 @@ func ParseEncoded(data []byte, f Format) (*Report, error) {
 	}
 	r, err := Parse(b)
 	if err != nil {
+		if auto && got == FormatBase64 {
+			// Hex with a stray character also decodes as base64, into
+			// garbage: name the stray character too.
+			if _, herr := decodeHex(data); herr != nil && hexLike(data) {
+				return nil, fmt.Errorf("%d bytes of text, not hex (%v), and as base64: %w", len(data), herr, err)
+			}
+		}
 		if got != FormatBinary {
 			return nil, fmt.Errorf("%v: %w", got, err)
 		}
@@ -149,6 +156,20 @@ func ParseEncoded(data []byte, f Format) (*Report, error) {
 	}
 	r.Format = got
 	return r, nil
+}
+
+// hexLike reports whether text is hex but for a few characters: at most one
+// in 64 of its non-space characters is not a hex digit. Base64 of a report
+// never is, since it uses the whole alphabet.
+func hexLike(data []byte) bool {
+	s := trimHexPrefix(compact(data))
+	bad := 0
+	for i := 0; i < len(s); i++ {
+		if !isHexDigit(s[i]) {
+			bad++
+		}
+	}
+	return bad > 0 && bad*64 <= len(s)
 }
 
 // ReadFile reads and parses a report file. Errors name the file.

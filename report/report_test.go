@@ -221,6 +221,8 @@ func TestParseErrors(t *testing.T) {
 		{"table outside", table(entry(1, 48, 100), make([]byte, 24)), FormatAuto, "offset 0x4a0: certificate table: entry 0 (GUID"},
 		{"table overflow", table(entry(1, 0xffffffff, 0xffffffff), make([]byte, 24)), FormatAuto, "outside the 48-byte table data"},
 		{"table into header", table(entry(1, 0, 8), make([]byte, 24)), FormatAuto, "points at bytes 0x0-0x8"},
+		// Hex with a stray character decodes as base64 too: name the character.
+		{"hex with a typo", []byte(h[:100] + "z" + h[101:]), FormatAuto, "2368 bytes of text, not hex (offset 100: byte 'z' is not a hex digit), and as base64: "},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

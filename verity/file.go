@@ -8,11 +8,18 @@ import (
 	"path/filepath"
 )
 
+// errIsDir is the error for a directory where a file is needed.
+var errIsDir = errors.New("is a directory, not a file")
+
 // openData opens a data file or block device and returns its size.
 func openData(path string) (*os.File, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, err
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, 0, &os.PathError{Op: "open", Path: path, Err: errIsDir}
 	}
 	size, err := f.Seek(0, io.SeekEnd) // works for block devices too
 	if err == nil {
@@ -39,6 +46,9 @@ func FormatFile(dataPath, hashPath string, p Params) (*Result, error) {
 		if dfi, err := data.Stat(); err == nil && os.SameFile(dst, dfi) {
 			return nil, fmt.Errorf("%s: the hash file must not be the data file", hashPath)
 		}
+		if dst.IsDir() {
+			return nil, &os.PathError{Op: "create", Path: hashPath, Err: errIsDir}
+		}
 		if dst.Mode()&os.ModeDevice != 0 {
 			f, err := os.OpenFile(hashPath, os.O_RDWR, 0)
 			if err != nil {
@@ -54,7 +64,12 @@ func FormatFile(dataPath, hashPath string, p Params) (*Result, error) {
 	dir := filepath.Dir(hashPath)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(hashPath)+".tmp*")
 	if err != nil {
-		return nil, err
+		// Name the file asked for, not the temporary one.
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, &os.PathError{Op: "create", Path: hashPath, Err: err}
 	}
 	ok := false
 	defer func() {
@@ -74,7 +89,11 @@ func FormatFile(dataPath, hashPath string, p Params) (*Result, error) {
 		return nil, err
 	}
 	if err := os.Rename(tmp.Name(), hashPath); err != nil {
-		return nil, err
+		var le *os.LinkError
+		if errors.As(err, &le) {
+			err = le.Err
+		}
+		return nil, &os.PathError{Op: "rename", Path: hashPath, Err: err}
 	}
 	ok = true
 	return res, nil
@@ -91,6 +110,9 @@ func VerifyFile(dataPath, hashPath string, rootHash []byte, p *Params) (*Result,
 		return nil, err
 	}
 	defer hf.Close()
+	if st, err := hf.Stat(); err == nil && st.IsDir() {
+		return nil, &os.PathError{Op: "open", Path: hashPath, Err: errIsDir}
+	}
 	var params Params
 	if p == nil {
 		sb, err := ReadSuperblock(hf)

@@ -535,3 +535,50 @@ func TestVerityFormatErrors(t *testing.T) {
 		t.Errorf("short data message: %v", err)
 	}
 }
+
+// TestVerityFileErrorsNamePaths: FormatFile and VerifyFile name the paths
+// the caller gave (never the temporary file) and refuse directories.
+func TestVerityFileErrorsNamePaths(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data.img")
+	if err := os.WriteFile(data, make([]byte, 8*4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "nope", "h.img")
+	for _, tc := range []struct {
+		name      string
+		run       func() error
+		path, msg string
+	}{
+		{"hash file in a missing directory", func() error { _, err := FormatFile(data, missing, testParams()); return err }, missing, "no such file or directory"},
+		{"hash file is a directory", func() error { _, err := FormatFile(data, sub, testParams()); return err }, sub, "is a directory, not a file"},
+		{"data is a directory", func() error { _, err := FormatFile(sub, filepath.Join(dir, "h.img"), testParams()); return err }, sub, "is a directory, not a file"},
+		{"verify hash file is a directory", func() error {
+			p := testParams()
+			p.NoSuperblock = true
+			_, err := VerifyFile(data, sub, make([]byte, 32), &p)
+			return err
+		}, sub, "is a directory, not a file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.run()
+			var pe *os.PathError
+			if !errors.As(err, &pe) || pe.Path != tc.path || !strings.Contains(pe.Err.Error(), tc.msg) {
+				t.Errorf("error %v; want a *os.PathError for %s: %s", err, tc.path, tc.msg)
+			}
+			if err != nil && strings.Contains(err.Error(), ".tmp") {
+				t.Errorf("error names the temporary file: %v", err)
+			}
+		})
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".tmp") {
+			t.Errorf("temporary file %s left behind", e.Name())
+		}
+	}
+}

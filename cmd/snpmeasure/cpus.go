@@ -20,6 +20,9 @@ func runCPUs(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(w, "Usage: snpmeasure cpus")
 		fmt.Fprintln(w, "\nLists the vCPU types --vcpu-type accepts: family, model, stepping, the")
 		fmt.Fprintln(w, "signature QEMU puts in the VMSA's RDX, and the EPYC product it belongs to.")
+		fmt.Fprintln(w, "\nExample:")
+		fmt.Fprintln(w, "  snpmeasure cpus")
+		fmt.Fprintln(w, "\nExit status: 0 ok, 2 bad usage.")
 	}); err != nil {
 		return err
 	}

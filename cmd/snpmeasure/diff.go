@@ -29,7 +29,7 @@ func runDiff(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return usagef("diff takes two trace files, got %d arguments", fs.NArg())
+		return usagef("diff takes two trace files, got %s", countArgs(fs.NArg()))
 	}
 	return diffTraces(fs.Arg(0), fs.Arg(1), stdout)
 }
@@ -111,6 +111,17 @@ func parseTraceLine(b []byte, want uint64) (*traceUpdate, error) {
 		Digest   *string `json:"digest"`
 	}
 	if err := json.Unmarshal(b, &rec); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			if te.Field == "" {
+				return nil, fmt.Errorf("not a trace record: a JSON %s, want an object", te.Value)
+			}
+			want := "a string"
+			if te.Field == "index" {
+				want = "a non-negative integer"
+			}
+			return nil, fmt.Errorf("not a trace record: key %q is a JSON %s, want %s", te.Field, te.Value, want)
+		}
 		return nil, fmt.Errorf("not a trace record: %w", err)
 	}
 	for _, f := range []struct {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -50,4 +52,49 @@ func exitCode(err error, stderr io.Writer) int {
 		return exitMismatch
 	}
 	return exitBadInput
+}
+
+// samePath reports whether two paths name the same file: the same absolute
+// path, or (when both exist) the same inode, so that links and "./x" are
+// caught too.
+func samePath(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	if aa, err := filepath.Abs(a); err == nil {
+		if bb, err := filepath.Abs(b); err == nil && aa == bb {
+			return true
+		}
+	}
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	if err != nil {
+		return false
+	}
+	return os.SameFile(fa, fb)
+}
+
+// namedPath is a file named by a flag or argument, for checkNotInput.
+type namedPath struct{ name, path string }
+
+// checkNotInput refuses an output file that is also one of the inputs:
+// writing it would destroy the input (usage error, exit status 2).
+func checkNotInput(out namedPath, inputs ...namedPath) error {
+	for _, in := range inputs {
+		if samePath(out.path, in.path) {
+			return usagef("%s %s is also the %s input: refusing to overwrite it", out.name, out.path, in.name)
+		}
+	}
+	return nil
+}
+
+// countArgs says how many positional arguments were given: "1 argument".
+func countArgs(n int) string {
+	if n == 1 {
+		return "1 argument"
+	}
+	return fmt.Sprintf("%d arguments", n)
 }

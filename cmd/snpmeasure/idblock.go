@@ -143,14 +143,17 @@ func loadIDBlockKey(path string) (*ecdsa.PrivateKey, error) {
 func parseMeasurementFlag(flag, s string) ([idblock.MeasurementSize]byte, error) {
 	var out [idblock.MeasurementSize]byte
 	t := strings.TrimSpace(s)
-	if len(t) == 2*idblock.MeasurementSize {
-		if _, err := hex.Decode(out[:], []byte(t)); err == nil {
+	// As verify and search take it: hex with an optional 0x, or base64.
+	if h := strings.TrimPrefix(strings.TrimPrefix(t, "0x"), "0X"); len(h) == 2*idblock.MeasurementSize {
+		if _, err := hex.Decode(out[:], []byte(h)); err == nil {
 			return out, nil
 		}
 	}
-	if b, err := base64.StdEncoding.DecodeString(t); err == nil && len(b) == idblock.MeasurementSize {
-		copy(out[:], b)
-		return out, nil
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(t); err == nil && len(b) == idblock.MeasurementSize {
+			copy(out[:], b)
+			return out, nil
+		}
 	}
 	return out, usagef("--%s %s: want 96 hex digits or the base64 of 48 bytes", flag, s)
 }
@@ -176,12 +179,12 @@ func splitIDBlockLine(s string) (block, auth string, ok bool) {
 		if !found {
 			return "", "", false
 		}
-		switch k {
-		case "id-block":
+		switch {
+		case k == "id-block" && block == "":
 			block = v
-		case "id-auth":
+		case k == "id-auth" && auth == "":
 			auth = v
-		default:
+		default: // an unknown or repeated key
 			return "", "", false
 		}
 	}
@@ -287,6 +290,10 @@ func idblockUsage(w io.Writer, fs *pflag.FlagSet) {
 	fmt.Fprintln(w, "Keys are unencrypted EC P-384 private keys: openssl ecparam -name secp384r1 -genkey -noout")
 	fmt.Fprintln(w, "\nFlags:")
 	fmt.Fprint(w, fs.FlagUsages())
+	fmt.Fprintln(w, "\nExample:")
+	fmt.Fprintln(w, "  openssl ecparam -name secp384r1 -genkey -noout -out id-key.pem")
+	fmt.Fprintln(w, "  snpmeasure idblock --measurement $(snpmeasure --mode snp --vcpus 4 --vcpu-type EPYC-Milan \\")
+	fmt.Fprintln(w, "    --ovmf OVMF.amdsev.fd) --id-key id-key.pem --policy 0x30000")
 	fmt.Fprintln(w, "\nExit status: 0 ok, 1 bad input, 2 bad usage.")
 }
 
@@ -297,6 +304,8 @@ func idblockVerifyUsage(w io.Writer, fs *pflag.FlagSet) {
 	fmt.Fprintln(w, "an ID auth structure and prints the ID block fields and the key digests.")
 	fmt.Fprintln(w, "\nFlags:")
 	fmt.Fprint(w, fs.FlagUsages())
+	fmt.Fprintln(w, "\nExample:")
+	fmt.Fprintln(w, "  snpmeasure idblock verify \"$(snpmeasure idblock --measurement M --id-key id-key.pem | head -1)\" --measurement M")
 	fmt.Fprintln(w, "\nExit status: 0 both signatures verify, 1 malformed input, 2 bad usage,")
 	fmt.Fprintln(w, "3 a signature (or the --measurement check) fails.")
 }

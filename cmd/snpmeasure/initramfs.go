@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -47,6 +49,8 @@ func initramfsUsage(w io.Writer) {
 	fmt.Fprintln(w, "manifests and prints its SHA-256, the initrd hash SEV-SNP measures.")
 	fmt.Fprintln(w, "ls lists any initramfs a kernel unpacks (newc, gzip, zstd, xz, lzma, lz4, bzip2,")
 	fmt.Fprintln(w, "early microcode archive + compressed main archive); diff compares what two unpack to.")
+	fmt.Fprintln(w, "\nExample:")
+	fmt.Fprintln(w, "  snpmeasure initramfs build rootfs/ -o initrd.img && snpmeasure initramfs ls initrd.img")
 	fmt.Fprintln(w, "\nRun 'snpmeasure initramfs SUBCOMMAND --help' for details.")
 }
 
@@ -102,15 +106,30 @@ func runInitramfsBuild(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	for _, src := range fs.Args() {
+		if err := checkNotInput(namedPath{"-o", *output}, namedPath{"SRC", src}); err != nil {
+			return err
+		}
+	}
 	if !*measure {
-		for _, name := range []string{"mode", "ovmf", "kernel", "append", "vcpus", "vcpu-type"} {
-			if mfs.Changed(name) {
-				return usagef("--%s is a measure flag: add --measure", name)
+		var first string
+		mfs.VisitAll(func(f *pflag.Flag) {
+			if first == "" && f.Changed && f.Name != "quiet" {
+				first = f.Name
 			}
+		})
+		if first != "" {
+			return usagef("--%s is a measure flag: add --measure", first)
 		}
 	} else {
 		if mfs.Changed("initrd") {
 			return usagef("--initrd is the archive being built: leave it out with --measure")
+		}
+		if mo.kernel == "" && mo.mode != "" && mo.mode != modeOVMFHash {
+			return usagef("--measure needs --kernel: the archive is measured as the initrd of a --kernel boot")
+		}
+		if samePath(mo.trace, *output) {
+			return usagef("--trace %s is also the -o output", mo.trace)
 		}
 		mo.initrd = *output
 		// Check the measure flags before the build.
@@ -129,15 +148,53 @@ func runInitramfsBuild(args []string, stdout io.Writer) error {
 			return sourceErr(src, err)
 		}
 	}
-	res, err := b.WriteFile(*output, c)
+	if !*measure {
+		res, err := b.WriteFile(*output, c)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "sha256:%s  %s\n", hex.EncodeToString(res.SHA256[:]), *output)
+		return nil
+	}
+	// Build next to the output and measure that; the archive takes its
+	// name only when the measurement succeeded too.
+	return buildAndMeasure(b, c, *output, mo, mfs, stdout)
+}
+
+// buildAndMeasure writes the archive to a temporary file, measures it as
+// the initrd, and renames it to output only when both succeeded.
+func buildAndMeasure(b *initramfs.Builder, c initramfs.Compression, output string, mo *measureOptions, mfs *pflag.FlagSet, stdout io.Writer) error {
+	if st, err := os.Stat(output); err == nil && st.IsDir() {
+		return fmt.Errorf("%s: is a directory, not a file", output)
+	}
+	f, err := os.CreateTemp(filepath.Dir(output), "."+filepath.Base(output)+".build*")
 	if err != nil {
+		return fileErr(output, err)
+	}
+	tmp := f.Name()
+	f.Close()
+	ok := false
+	defer func() {
+		if !ok {
+			os.Remove(tmp)
+		}
+	}()
+	res, err := b.WriteFile(tmp, c)
+	if err != nil {
+		return errors.New(strings.ReplaceAll(err.Error(), tmp, output))
+	}
+	mo.initrd = tmp
+	var out bytes.Buffer
+	if err := mo.run(mfs, &out); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "sha256:%s  %s\n", hex.EncodeToString(res.SHA256[:]), *output)
-	if *measure {
-		return mo.run(mfs, stdout)
+	if err := os.Rename(tmp, output); err != nil {
+		return fileErr(output, err)
 	}
-	return nil
+	ok = true
+	fmt.Fprintf(stdout, "sha256:%s  %s\n", hex.EncodeToString(res.SHA256[:]), output)
+	_, err = stdout.Write(out.Bytes())
+	return err
 }
 
 // buildMTime resolves --mtime, then SOURCE_DATE_EPOCH, then 0.
@@ -214,12 +271,14 @@ func runInitramfsLs(args []string, stdout io.Writer) error {
 		fmt.Fprintln(w, "FILE may be compressed and may be several archives (early microcode first); '-' is stdin.")
 		fmt.Fprintln(w, "\nFlags:")
 		fmt.Fprint(w, fs.FlagUsages())
+		fmt.Fprintln(w, "\nExample:")
+		fmt.Fprintln(w, "  snpmeasure initramfs ls /boot/initrd.img-$(uname -r)")
 		fmt.Fprintln(w, "\nExit status: 0 ok, 1 bad input, 2 bad usage.")
 	}); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("initramfs ls takes one FILE, got %d arguments", fs.NArg())
+		return usagef("initramfs ls takes one FILE, got %s", countArgs(fs.NArg()))
 	}
 	es, err := listArchive(fs.Arg(0))
 	if err != nil {
@@ -309,12 +368,14 @@ func runInitramfsDiff(args []string, stdout io.Writer) error {
 		fmt.Fprintln(w, "Archive order, compression, inode numbers and (without --mtime) times are ignored.")
 		fmt.Fprintln(w, "\nFlags:")
 		fmt.Fprint(w, fs.FlagUsages())
+		fmt.Fprintln(w, "\nExample:")
+		fmt.Fprintln(w, "  snpmeasure initramfs diff initrd-old.img initrd-new.img")
 		fmt.Fprintln(w, "\nExit status: 0 identical, 1 bad input, 2 bad usage, 3 they differ.")
 	}); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return usagef("initramfs diff takes two files, got %d arguments", fs.NArg())
+		return usagef("initramfs diff takes two files, got %s", countArgs(fs.NArg()))
 	}
 	a, err := listArchive(fs.Arg(0))
 	if err != nil {

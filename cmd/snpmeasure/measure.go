@@ -133,6 +133,10 @@ func parseFlags(fs *pflag.FlagSet, args []string, stdout io.Writer, usage func(i
 			usage(stdout, fs)
 			return errHelp
 		}
+		var ive *pflag.InvalidValueError
+		if errors.As(err, &ive) {
+			return invalidValueError(ive)
+		}
 		return usagef("%v", err)
 	}
 	if *help {
@@ -147,6 +151,23 @@ func parseFlags(fs *pflag.FlagSet, args []string, stdout io.Writer, usage func(i
 }
 
 func versionString() string { return version }
+
+// invalidValueError rewords pflag's "invalid argument ... strconv.ParseUint:
+// parsing ...: invalid syntax" for the typed (numeric and boolean) flags.
+func invalidValueError(e *pflag.InvalidValueError) error {
+	f := e.GetFlag()
+	v := e.GetValue()
+	switch typ := f.Value.Type(); {
+	case typ == "bool":
+		return usagef("--%s=%s: want true or false", f.Name, v)
+	case errors.Is(e, strconv.ErrRange):
+		return usagef("--%s %s: out of range for a %s", f.Name, v, typ)
+	case strings.HasPrefix(typ, "uint"):
+		return usagef("--%s %s: want a non-negative whole number", f.Name, v)
+	default:
+		return usagef("--%s %s: not a valid %s", f.Name, v, typ)
+	}
+}
 
 // parseUint parses a Python int(x, 0) style unsigned value: decimal or with a
 // 0x, 0o or 0b prefix.
@@ -280,6 +301,11 @@ func (o *measureOptions) config() (*measureConfig, error) {
 		if o.vcpus < 1 {
 			return nil, usagef("--vcpus %d: need at least 1", o.vcpus)
 		}
+		if n > maxSpaceVCPUs {
+			// KVM_MAX_VCPUS and QEMU's q35 limit; beyond it a launch cannot
+			// exist, and --trace or --dump-vmsa would write without end.
+			return nil, usagef("--vcpus %d: at most %d (KVM's and QEMU's limit)", n, maxSpaceVCPUs)
+		}
 		c.vcpus.Count = o.vcpus
 	}
 	vmm, err := vmsa.ParseVMM(o.vmmType)
@@ -352,8 +378,19 @@ func (o *measureOptions) config() (*measureConfig, error) {
 	if o.trace != "" && o.mode != modeSNP && o.mode != modeSVSM {
 		return nil, usagef("--trace needs --mode snp or snp:svsm")
 	}
+	if o.trace != "" {
+		if err := checkNotInput(namedPath{"--trace", o.trace}, o.inputs()...); err != nil {
+			return nil, err
+		}
+	}
 	c.hasKernel = o.kernel != ""
 	return c, nil
+}
+
+// inputs lists the files the measurement reads.
+func (o *measureOptions) inputs() []namedPath {
+	return []namedPath{{"--ovmf", o.ovmf}, {"--kernel", o.kernel}, {"--initrd", o.initrd},
+		{"--svsm", o.svsm}, {"--vars-file", o.varsFile}}
 }
 
 // measureConfig is the validated form of measureOptions.
@@ -442,6 +479,9 @@ func writeFileAtomic(name string, data []byte) error {
 // writeAtomic streams into a temporary file next to name and renames it into
 // place only when fill succeeded, so no half-written file is ever left.
 func writeAtomic(name string, fill func(io.Writer) error) error {
+	if st, err := os.Stat(name); err == nil && st.IsDir() {
+		return fmt.Errorf("%s: is a directory, not a file", name)
+	}
 	dir := filepath.Dir(name)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
 	if err != nil {

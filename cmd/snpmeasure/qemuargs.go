@@ -64,7 +64,7 @@ func runQemuArgs(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("qemu-args")
 	o := addMeasureFlags(fs)
 	var q qemuArgsOptions
-	fs.StringVar(&q.policy, "policy", fmt.Sprintf("%#x", idblock.DefaultPolicy), "guest policy (default: the ID block's policy, else 0x30000)")
+	fs.StringVar(&q.policy, "policy", fmt.Sprintf("%#x", idblock.DefaultPolicy), "guest policy; with --id-block, the ID block's policy unless given")
 	fs.StringVar(&q.idBlock, "id-block", "", "ID block, base64 (from 'snpmeasure idblock'); checked against the measurement")
 	fs.StringVar(&q.idAuth, "id-auth", "", "ID auth structure, base64; its signatures are checked")
 	fs.StringVar(&q.hostData, "host-data", "", "HOST_DATA: 32 bytes, base64 (or 64 hex digits)")
@@ -75,6 +75,8 @@ func runQemuArgs(args []string, stdout, stderr io.Writer) error {
 	for _, n := range []string{"output-format", "dump-vmsa", "verbose", "trace", "snp-ovmf-hash", "ovmf-hash"} {
 		fs.MarkHidden(n)
 	}
+	fs.Lookup("mode").Usage = "guest mode: only snp"
+	fs.Lookup("mode").DefValue = modeSNP
 	if err := parseFlags(fs, args, stdout, qemuArgsUsage); err != nil {
 		return err
 	}
@@ -181,7 +183,7 @@ func (q *qemuArgsOptions) plan(o *measureOptions) (*qemuPlan, error) {
 
 	res, err := c.compute()
 	if err != nil {
-		return nil, fmt.Errorf("qemu-args: cannot launch this configuration: %w", err)
+		return nil, err // names the file and what it cannot do
 	}
 	p.measured = res.digest
 	if blk != nil && !bytes.Equal(blk.Measurement[:], res.digest) {
@@ -298,19 +300,10 @@ func checkIDBlockFlags(blockB64, authB64 string) (*idblock.Block, *idblock.Auth,
 	return b, a, nil
 }
 
-// decodeHostData reads HOST_DATA as base64 or 64 hex digits.
+// decodeHostData reads HOST_DATA as base64 or 64 hex digits, as verify
+// --host-data does.
 func decodeHostData(s string) ([]byte, error) {
-	t := strings.TrimSpace(s)
-	if len(t) == 64 {
-		if b, err := hex.DecodeString(t); err == nil {
-			return b, nil
-		}
-	}
-	b, err := base64.StdEncoding.DecodeString(t)
-	if err != nil || len(b) != 32 {
-		return nil, usagef("--host-data %s: want 32 bytes as base64 (or 64 hex digits)", s)
-	}
-	return b, nil
+	return verifyBytesFlag("host-data", s)
 }
 
 // print writes the plan in the chosen style.

@@ -52,6 +52,10 @@ func runRefvalues(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkNotInput(namedPath{"-o", *output}, namedPath{"--ovmf", o.ovmf}, namedPath{"--kernel", o.kernel},
+		namedPath{"--initrd", o.initrd}); err != nil {
+		return err
+	}
 	doc, err := buildRefvalues(o, s)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -25,15 +26,46 @@ func register(name, summary string, fn func(args []string, stdout, stderr io.Wri
 }
 
 // run is the whole program: it dispatches to a subcommand and returns an
-// error whose type selects the exit status (see exitCode).
+// error whose type selects the exit status (see exitCode). A failed write to
+// stdout (a full disk, a closed pipe) fails the command: a pipeline must not
+// take missing output for a result.
 func run(args []string, stdout, stderr io.Writer) error {
+	w := &stickyWriter{w: stdout}
+	err := dispatch(args, w, stderr)
+	if w.err != nil && (err == nil || errors.Is(err, errHelp) || errors.Is(err, w.err)) {
+		return fmt.Errorf("standard output: %w", unwrapPathErr(w.err))
+	}
+	return err
+}
+
+// stickyWriter remembers the first write error; later writes fail with it.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	if err != nil {
+		s.err = err
+	}
+	return n, err
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		switch args[0] {
 		case "help":
 			if len(args) > 1 {
 				if c, ok := commands[args[1]]; ok {
-					return c.run([]string{"--help"}, stdout, stderr)
+					// "help initramfs build" is "initramfs build --help".
+					sub := append(append([]string{}, args[2:]...), "--help")
+					return c.run(sub, stdout, stderr)
 				}
+				return usagef("unknown command %q (see 'snpmeasure help')", args[1])
 			}
 			printTopUsage(stdout)
 			return nil

@@ -106,6 +106,14 @@ func (o *spaceOptions) parseSpace() (*space, error) {
 	if o.appendArg != "" && o.kernel == "" {
 		return nil, usagef("--kernel required when using --append")
 	}
+	if o.vcpuSigs != "" && o.fs.Changed("vcpu-type") {
+		return nil, usagef("--vcpu-type and --vcpu-sig both give the vCPU models: use one")
+	}
+	if o.ovmfHash != "" {
+		if _, err := launchdigest.ParseDigest(strings.ToLower(o.ovmfHash)); err != nil {
+			return nil, usagef("--snp-ovmf-hash: %v", err)
+		}
+	}
 	s := &space{}
 	var err error
 	if s.vcpus, err = parseRanges(o.vcpus); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -117,6 +118,13 @@ func (v *verifyOptions) plan(o *measureOptions) (*verifyPlan, error) {
 		}
 		if p.measureCfg, err = o.config(); err != nil {
 			return nil, err
+		}
+		if o.trace != "" {
+			if err := checkNotInput(namedPath{"--trace", o.trace}, namedPath{"--report", v.report},
+				namedPath{"--vcek", v.vcek}, namedPath{"--ask", v.ask}, namedPath{"--ark", v.ark},
+				namedPath{"--cert-chain", v.certChain}); err != nil {
+				return nil, err
+			}
 		}
 	default:
 		for _, n := range []string{"trace", "vcpus", "vcpu-type", "vcpu-sig", "vcpu-family", "kernel", "initrd",
@@ -286,6 +294,14 @@ func (v *verifyOptions) loadCerts(opts *report.Options) error {
 		ark, err := report.ReadCertificate(v.ark)
 		if err != nil {
 			return err
+		}
+		// Trusting a VCEK or an ASK as the root would make any chain
+		// "verify": each file must hold the certificate its flag names.
+		if ch, err := report.Classify([]*x509.Certificate{ark}); err != nil || ch.ARK != ark {
+			return fmt.Errorf("%s: %q is not an ARK (a self-signed AMD root certificate)", v.ark, ark.Subject.CommonName)
+		}
+		if ch, err := report.Classify([]*x509.Certificate{ask}); err != nil || ch.ASK != ask {
+			return fmt.Errorf("%s: %q is not an ASK or ASVK (an intermediate certificate, not self-signed and not a VCEK or VLEK)", v.ask, ask.Subject.CommonName)
 		}
 		opts.Roots = &report.Roots{ASK: ask, ARK: ark, Source: v.ask + ", " + v.ark}
 	}

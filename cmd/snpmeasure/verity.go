@@ -40,6 +40,9 @@ func verityUsage(w io.Writer) {
 	fmt.Fprintln(w, "\nformat writes the dm-verity hash tree of DATA to HASHFILE exactly as")
 	fmt.Fprintln(w, "'veritysetup format' does and prints the root hash with the kernel command line")
 	fmt.Fprintln(w, "that makes the kernel enforce it; verify recomputes and checks a tree.")
+	fmt.Fprintln(w, "\nExample:")
+	fmt.Fprintln(w, "  snpmeasure verity format rootfs.img rootfs.hash")
+	fmt.Fprintln(w, "  snpmeasure verity verify rootfs.img rootfs.hash ROOTHASH")
 	fmt.Fprintln(w, "\nRun 'snpmeasure verity SUBCOMMAND --help' for details.")
 }
 
@@ -180,7 +183,7 @@ func runVerityFormat(args []string, stdout io.Writer) error {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return usagef("verity format takes DATA and HASHFILE, got %d arguments", fs.NArg())
+		return usagef("verity format takes DATA and HASHFILE, got %s", countArgs(fs.NArg()))
 	}
 	base, err := verity.DefaultParams()
 	if err != nil {
@@ -191,6 +194,9 @@ func runVerityFormat(args []string, stdout io.Writer) error {
 		return err
 	}
 	dataPath, hashPath := fs.Arg(0), fs.Arg(1)
+	if err := checkNotInput(namedPath{"HASHFILE", hashPath}, namedPath{"DATA", dataPath}); err != nil {
+		return err
+	}
 	res, err := verity.FormatFile(dataPath, hashPath, p)
 	if err != nil {
 		return verityErr(dataPath, hashPath, err)
@@ -261,12 +267,15 @@ func runVerityVerify(args []string, stdout io.Writer) error {
 		fmt.Fprintln(w, "--no-superblock they come from the flags.")
 		fmt.Fprintln(w, "\nFlags:")
 		fmt.Fprint(w, fs.FlagUsages())
+		fmt.Fprintln(w, "\nExample:")
+		fmt.Fprintln(w, "  snpmeasure verity verify rootfs.img rootfs.hash \\")
+		fmt.Fprintln(w, "    4392712ba01368efdf14b05c76f9e4df0d53664630b5d48632ed17a137f39076")
 		fmt.Fprintln(w, "\nExit status: 0 the tree matches, 1 bad input, 2 bad usage, 3 mismatch.")
 	}); err != nil {
 		return err
 	}
 	if fs.NArg() != 3 {
-		return usagef("verity verify takes DATA, HASHFILE and ROOTHASH, got %d arguments", fs.NArg())
+		return usagef("verity verify takes DATA, HASHFILE and ROOTHASH, got %s", countArgs(fs.NArg()))
 	}
 	dataPath, hashPath, rootHex := fs.Arg(0), fs.Arg(1), fs.Arg(2)
 	root, err := hex.DecodeString(rootHex)
