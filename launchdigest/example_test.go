@@ -38,6 +38,6 @@ func Example() {
 	fmt.Println(l.NumUpdates(), "updates")
 	fmt.Println(l.Digest())
 	// Output:
-	// 1099 updates
+	// 1075 updates
 	// c995d6122aacbc0434128f0c63783f03b7caec3f8f4292948522a00c0395ff126f1633d8346a20aa85f8dd3bd8739a38
 }

@@ -116,11 +116,18 @@ func firmwareStep(name string, im *ovmf.Image, gpa uint64, pages []Digest) (Step
 	return Step{Source: name, Type: PageNormal, GPA: gpa, Pages: uint64(len(pages)), Stride: PageSize, Contents: pages}, nil
 }
 
+// maxMetadataPages bounds the page updates of all metadata sections together:
+// each page below 4 GiB at most once. More means sections that overlap each
+// other, which no launch can load, and would let a small hostile image cost
+// hours of hashing (4096 sections of 4 GiB each fit in 48 KiB).
+const maxMetadataPages = FirmwareEnd / PageSize
+
 // metadataSteps measures the firmware's SEV metadata sections in table
 // order, as QEMU (and the ec2/gce VMMs) load them.
 func metadataSteps(fw *ovmf.Image, vmm vmsa.VMM, kernel *KernelHashes) ([]Step, error) {
 	imStart, imEnd := fw.GPA(FirmwareEnd), uint64(FirmwareEnd)
 	var steps, deferred []Step
+	var total uint64
 	for i, s := range fw.Sections {
 		name := fmt.Sprintf("metadata[%d] %s", i, s.Type)
 		serr := func(format string, args ...any) error {
@@ -155,6 +162,7 @@ func metadataSteps(fw *ovmf.Image, vmm vmsa.VMM, kernel *KernelHashes) ([]Step, 
 		case ovmf.SectionCPUID:
 			st = Step{Source: name, Type: PageCPUID, GPA: uint64(s.GPA), Pages: 1}
 			if vmm == vmsa.EC2 {
+				total++
 				deferred = append(deferred, st)
 				continue
 			}
@@ -180,6 +188,9 @@ func metadataSteps(fw *ovmf.Image, vmm vmsa.VMM, kernel *KernelHashes) ([]Step, 
 		}
 		if err != nil {
 			return nil, err
+		}
+		if total += st.Pages; total > maxMetadataPages {
+			return nil, serr("the sections add up to more than %d pages, the 4 GiB below the firmware", uint64(maxMetadataPages))
 		}
 		steps = append(steps, st)
 	}

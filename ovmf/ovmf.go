@@ -28,6 +28,10 @@ const (
 	MetadataVersion = 1
 	// MaxImageSize is the largest firmware that fits below 4 GiB.
 	MaxImageSize = 1 << 32
+	// MaxSections bounds the SEV metadata section count, so that a hostile
+	// count cannot make the parser allocate gigabytes (a 4 GiB image could
+	// otherwise claim 357 million). edk2 images have fewer than ten.
+	MaxSections = 4096
 )
 
 // SectionType is the type of a SEV metadata section.
@@ -282,7 +286,10 @@ func (im *Image) parseMetadata(r io.ReaderAt) error {
 	if avail := (im.Size - descOff) / SectionDescSize; n > avail {
 		return formatErr(off+12, "SEV metadata claims %d sections but only %d fit in the image", n, avail)
 	}
-	buf := make([]byte, n*SectionDescSize) // bounded by the image size above
+	if n > MaxSections {
+		return formatErr(off+12, "SEV metadata claims %d sections, more than the %d any firmware needs", n, MaxSections)
+	}
+	buf := make([]byte, n*SectionDescSize) // at most 48 KiB (MaxSections)
 	if _, err := r.ReadAt(buf, descOff); err != nil {
 		return fmt.Errorf("reading SEV metadata sections at offset %#x: %w", descOff, err)
 	}

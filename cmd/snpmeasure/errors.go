@@ -41,6 +41,7 @@ func exitCode(err error, stderr io.Writer) int {
 	if err == nil || errors.Is(err, errHelp) {
 		return exitOK
 	}
+	finishProgress() // clear a progress line a failed read left behind
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
 	fmt.Fprintf(stderr, "snpmeasure: %s\n", msg)
 	var ue *usageError

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// fakeTerminal makes stderr look like a terminal (or not) and captures the
+// progress output for the rest of the test.
+func fakeTerminal(t *testing.T, tty bool) *syncBuffer {
+	t.Helper()
+	out := &syncBuffer{}
+	oldTTY, oldOut, oldQuiet := isTerminal, progressOut, quiet
+	isTerminal = func(*os.File) bool { return tty }
+	progressOut = out
+	t.Cleanup(func() {
+		isTerminal, progressOut, quiet = oldTTY, oldOut, oldQuiet
+		finishProgress()
+	})
+	return out
+}
+
+// lastFrame returns the text of the last bar drawn in out.
+func lastFrame(out string) string {
+	frames := strings.Split(out, "\r\x1b[K")
+	return strings.TrimSuffix(frames[len(frames)-1], "\r")
+}
+
+func TestProgressSilent(t *testing.T) {
+	fakeTerminal(t, true)
+	quiet = false
+	if p := progressFor("small.img", progressMinSize-1); p != nil {
+		t.Error("a bar for a file below 64 MiB")
+	}
+	quiet = true
+	if p := progressFor("big.img", 1<<30); p != nil {
+		t.Error("a bar with --quiet")
+	}
+	quiet = false
+	fakeTerminal(t, false)
+	if p := progressFor("big.img", 1<<30); p != nil {
+		t.Error("a bar when stderr is not a terminal")
+	}
+}
+
+func TestProgressBar(t *testing.T) {
+	out := fakeTerminal(t, true)
+	quiet = false
+	const size = 100 << 20
+	p := progressFor("/some/dir/initrd.img", size)
+	if p == nil {
+		t.Fatal("no bar for a 100 MiB file on a terminal")
+	}
+	if got := lastFrame(out.String()); !strings.HasPrefix(got, "hashing initrd.img   0% [>") {
+		t.Errorf("first frame %q", got)
+	}
+	for range 50 {
+		p(1 << 20)
+	}
+	got := lastFrame(out.String())
+	if want := "hashing initrd.img  50% [===============>              ] 50 MiB / 100 MiB"; got != want {
+		t.Errorf("half way: %q, want %q", got, want)
+	}
+	frames := strings.Count(out.String(), "\r\x1b[K")
+	for range 50 {
+		p(1 << 20)
+	}
+	s := out.String()
+	if !strings.HasSuffix(s, "\r\x1b[K") || lastFrame(s) != "" {
+		t.Errorf("the line is not erased at the end: %q", s[max(0, len(s)-120):])
+	}
+	// One frame per percent at most (plus the first and the erase).
+	if n := strings.Count(s, "\r\x1b[K"); n-frames > 51 || n > 103 {
+		t.Errorf("%d frames for 100 updates", n)
+	}
+	if strings.Contains(s, "\n") {
+		t.Error("the bar printed a newline")
+	}
+}
+
+// TestProgressConcurrent hashes two files at once: one line shows both,
+// and it is erased when both are done (run with -race).
+func TestProgressConcurrent(t *testing.T) {
+	out := fakeTerminal(t, true)
+	quiet = false
+	a := progressFor("kernel", 64<<20)
+	b := progressFor("initrd", 192<<20)
+	if a == nil || b == nil {
+		t.Fatal("no bars")
+	}
+	if got := lastFrame(out.String()); !strings.HasPrefix(got, "hashing 2 files   0%") || !strings.HasSuffix(got, "0 B / 256 MiB") {
+		t.Errorf("combined frame %q", got)
+	}
+	var wg sync.WaitGroup
+	for _, c := range []struct {
+		p    func(int)
+		size int
+	}{{a, 64 << 20}, {b, 192 << 20}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for done := 0; done < c.size; done += 1 << 20 {
+				c.p(1 << 20)
+			}
+		}()
+	}
+	wg.Wait()
+	s := out.String()
+	if !strings.HasSuffix(s, "\r\x1b[K") {
+		t.Errorf("line not erased: %q", s[max(0, len(s)-120):])
+	}
+	if !strings.Contains(s, "hashing initrd ") && !strings.Contains(s, "hashing kernel ") {
+		t.Error("no single-file frame after the first file finished")
+	}
+}
+
+func TestFinishProgress(t *testing.T) {
+	out := fakeTerminal(t, true)
+	quiet = false
+	p := progressFor("initrd", 64<<20)
+	p(1 << 20)
+	finishProgress()
+	if !strings.HasSuffix(out.String(), "\r\x1b[K") {
+		t.Error("finishProgress did not erase the line")
+	}
+	n := len(out.String())
+	finishProgress()
+	p(1 << 20) // a late callback of a forgotten file draws nothing
+	if len(out.String()) != n {
+		t.Errorf("output after finishProgress: %q", out.String()[n:])
+	}
+}
+
+// TestProgressMeasure runs the CLI on a 64 MiB initrd with a fake terminal:
+// a bar appears and is erased, stdout holds only the measurement; with
+// --quiet nothing is drawn.
+func TestProgressMeasure(t *testing.T) {
+	initrd := filepath.Join(t.TempDir(), "initrd.img")
+	if err := os.WriteFile(initrd, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(initrd, 64<<20); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC-Milan",
+		"--ovmf", inputPath("fx-ovmf_AmdSev_suffix.bin"), "--kernel", inputPath("synth-kernel-12345.bin"), "--initrd", initrd}
+	for _, q := range []bool{false, true} {
+		out := fakeTerminal(t, true)
+		a := args
+		if q {
+			a = append(a[:len(a):len(a)], "--quiet")
+		}
+		r := hostileRun(a)
+		if r.code != 0 || len(r.stdout) != 97 || r.stderr != "" {
+			t.Fatalf("quiet=%v: exit %d, stdout %q, stderr %q", q, r.code, r.stdout, r.stderr)
+		}
+		s := out.String()
+		switch {
+		case q && s != "":
+			t.Errorf("--quiet: progress output %q", s)
+		case !q && (!strings.Contains(s, "hashing initrd.img  50% [") || !strings.HasSuffix(s, "\r\x1b[K")):
+			t.Errorf("no bar, or not erased: %q", s[max(0, len(s)-200):])
+		}
+	}
+}
+
+func TestHumanBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1 KiB", 64 << 20: "64 MiB", 3 << 29: "1.5 GiB"} {
+		if got := humanBytes(n); got != want {
+			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
