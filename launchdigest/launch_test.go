@@ -258,3 +258,23 @@ func TestParseDigest(t *testing.T) {
 		})
 	}
 }
+
+func TestSVSMSectionOverlap(t *testing.T) {
+	fw, fwPages := loadFirmware(t, "fx-svsm_ovmf.fd")
+	sv, svPages := loadFirmware(t, "fx-svsm.bin")
+	cfg := SVSMConfig{VarsSize: 0x84000, VCPUs: 1}
+	if _, err := SVSM(fw, fwPages, sv, svPages, cfg); err != nil {
+		t.Fatalf("control: %v", err)
+	}
+	svsmGPA := fw.GPA(FirmwareEnd) - cfg.VarsSize - uint64(sv.Size)
+	for name, gpa := range map[string]uint64{"SVSM": svsmGPA, "firmware": FirmwareEnd - PageSize} {
+		t.Run(name, func(t *testing.T) {
+			bad := *sv
+			bad.Sections = append([]ovmf.Section{{GPA: uint32(gpa), Size: PageSize, Type: ovmf.SectionSVSMCAA}}, sv.Sections...)
+			var se *SectionError
+			if _, err := SVSM(fw, fwPages, &bad, svPages, cfg); !errors.As(err, &se) {
+				t.Errorf("section over the %s image: err %v, want a *SectionError", name, err)
+			}
+		})
+	}
+}

@@ -83,7 +83,7 @@ func SNP(fw *ovmf.Image, pages []Digest, cfg SNPConfig) (*Launch, error) {
 			return nil, ErrNoKernelHashes
 		}
 	}
-	meta, err := metadataSteps(fw, cfg.VMM, cfg.Kernel)
+	meta, err := metadataSteps(fw, cfg.VMM, cfg.Kernel, []gpaRange{{"firmware", fw.GPA(FirmwareEnd), FirmwareEnd}})
 	if err != nil {
 		return nil, err
 	}
@@ -122,10 +122,16 @@ func firmwareStep(name string, im *ovmf.Image, gpa uint64, pages []Digest) (Step
 // hours of hashing (4096 sections of 4 GiB each fit in 48 KiB).
 const maxMetadataPages = FirmwareEnd / PageSize
 
+// gpaRange is a guest physical range [start, end) that holds a loaded image.
+type gpaRange struct {
+	name       string
+	start, end uint64
+}
+
 // metadataSteps measures the firmware's SEV metadata sections in table
-// order, as QEMU (and the ec2/gce VMMs) load them.
-func metadataSteps(fw *ovmf.Image, vmm vmsa.VMM, kernel *KernelHashes) ([]Step, error) {
-	imStart, imEnd := fw.GPA(FirmwareEnd), uint64(FirmwareEnd)
+// order, as QEMU (and the ec2/gce VMMs) load them. A section that overlaps
+// one of the loaded images is refused: no VMM can load both.
+func metadataSteps(fw *ovmf.Image, vmm vmsa.VMM, kernel *KernelHashes, loaded []gpaRange) ([]Step, error) {
 	var steps, deferred []Step
 	var total uint64
 	for i, s := range fw.Sections {
@@ -139,8 +145,10 @@ func metadataSteps(fw *ovmf.Image, vmm vmsa.VMM, kernel *KernelHashes) ([]Step, 
 		if s.End() > FirmwareEnd {
 			return nil, serr("section extends beyond 4 GiB")
 		}
-		if s.Size > 0 && uint64(s.GPA) < imEnd && s.End() > imStart && fw.Size > 0 {
-			return nil, serr("section overlaps the firmware image at %#x-%#x", imStart, imEnd)
+		for _, r := range loaded {
+			if s.Size > 0 && uint64(s.GPA) < r.end && s.End() > r.start {
+				return nil, serr("section overlaps the %s image at %#x-%#x", r.name, r.start, r.end)
+			}
 		}
 		pagesOf := func(t PageType) (Step, error) {
 			if s.Size%PageSize != 0 {
@@ -268,9 +276,8 @@ func SVSM(fw *ovmf.Image, fwPages []Digest, svsm *ovmf.Image, svsmPages []Digest
 	}
 	l.Steps = append(l.Steps, st, sv)
 	// The SVSM's sections are checked against the SVSM's own placement.
-	shifted := *svsm
-	shifted.Size = 0 // no overlap check: SVSM sections describe its own memory
-	meta, err := metadataSteps(&shifted, vmsa.QEMU, nil)
+	meta, err := metadataSteps(svsm, vmsa.QEMU, nil, []gpaRange{
+		{"firmware", fwGPA, FirmwareEnd}, {"SVSM", svsmGPA, svsmGPA + uint64(svsm.Size)}})
 	if err != nil {
 		return nil, err
 	}

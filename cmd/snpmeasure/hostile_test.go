@@ -328,10 +328,10 @@ func hostileCases() []hostileCase {
 		{file: "svsm-section-count-max.bin", what: "SVSM metadata claiming 2^32-1 sections", parseError: true,
 			build: func(t testing.TB) []byte { x := svsmTail(t); return x.u32(sevMeta(t, x)+12, 0xffffffff).b },
 			args:  svsmArgs(), want: "claims 4294967295 sections but only"},
-		{file: "svsm-sections-too-many-pages.bin", what: "two SVSM sections of almost 4 GiB each",
+		{file: "svsm-sections-too-many-pages.bin", what: "two SVSM sections of 4 GiB less 6 MiB each, below both images",
 			build: func(t testing.TB) []byte {
 				x := svsmTail(t)
-				return x.section(0, 0, 0xfffff000, ovmf.SectionSNPSecMem).section(1, 0, 0xfffff000, ovmf.SectionSVSMCAA).b
+				return x.section(0, 0, 0xffa00000, ovmf.SectionSNPSecMem).section(1, 0, 0xffa00000, ovmf.SectionSVSMCAA).b
 			},
 			args: svsmArgs(), want: "the sections add up to more than 1048576 pages"},
 		{file: "svsm-odd-size.bin", what: "the last 4000 bytes of the SVSM fixture: not whole pages",
