@@ -81,16 +81,11 @@ func (p *Params) Superblock() *Superblock {
 // offset 0, exactly as `veritysetup format` does. Exactly
 // Result.Layout.HashFileSize bytes are written.
 func Format(data io.Reader, dataSize int64, store HashStore, p Params) (*Result, error) {
-	n, err := dataBlocks(&p, dataSize)
+	res, err := plan(p, dataSize)
 	if err != nil {
 		return nil, err
 	}
-	p.DataBlocks = n
-	l, err := ComputeLayout(&p, n)
-	if err != nil {
-		return nil, err
-	}
-	res := &Result{Params: p, Layout: l}
+	p, l := res.Params, res.Layout
 	hbs := int64(p.HashBlockSize)
 	if !p.NoSuperblock {
 		sb, err := p.Superblock().MarshalBinary()
@@ -225,11 +220,8 @@ func (c *compareWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Verify recomputes the tree of data (dataSize bytes, whole blocks only) with
-// parameters p and checks it against the tree stored in store and against
-// rootHash. A difference is reported as a *MismatchError; anything else
-// (unreadable or short input) as another error.
-func Verify(data io.Reader, dataSize int64, store io.ReaderAt, p Params, rootHash []byte) (*Result, error) {
+// plan fixes the number of data blocks covered and the tree layout.
+func plan(p Params, dataSize int64) (*Result, error) {
 	n, err := dataBlocks(&p, dataSize)
 	if err != nil {
 		return nil, err
@@ -239,7 +231,19 @@ func Verify(data io.Reader, dataSize int64, store io.ReaderAt, p Params, rootHas
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Params: p, Layout: l}
+	return &Result{Params: p, Layout: l}, nil
+}
+
+// Verify recomputes the tree of data (dataSize bytes, whole blocks only) with
+// parameters p and checks it against the tree stored in store and against
+// rootHash. A difference is reported as a *MismatchError; anything else
+// (unreadable or short input) as another error.
+func Verify(data io.Reader, dataSize int64, store io.ReaderAt, p Params, rootHash []byte) (*Result, error) {
+	res, err := plan(p, dataSize)
+	if err != nil {
+		return nil, err
+	}
+	p, l := res.Params, res.Layout
 	bh := newBlockHasher(&p)
 	hbs := int64(p.HashBlockSize)
 	if l.Levels == 0 {
