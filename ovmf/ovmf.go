@@ -289,6 +289,13 @@ func (im *Image) parseMetadata(r io.ReaderAt) error {
 	if n > MaxSections {
 		return formatErr(off+12, "SEV metadata claims %d sections, more than the %d any firmware needs", n, MaxSections)
 	}
+	// The header's size covers the header and every descriptor (edk2
+	// OvmfSevMetadata.asm); the reference reads the descriptors from within
+	// it and fails when they do not fit.
+	if hsize := int64(binary.LittleEndian.Uint32(hdr[4:8])); n > 0 && hsize < MetadataHeaderSize+n*SectionDescSize {
+		return formatErr(off+4, "SEV metadata size %d is too small for the header and its %d sections (%d bytes)",
+			hsize, n, MetadataHeaderSize+n*SectionDescSize)
+	}
 	buf := make([]byte, n*SectionDescSize) // at most 48 KiB (MaxSections)
 	if _, err := r.ReadAt(buf, descOff); err != nil {
 		return fmt.Errorf("reading SEV metadata sections at offset %#x: %w", descOff, err)

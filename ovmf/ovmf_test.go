@@ -59,13 +59,20 @@ func u32s(v ...uint32) []byte {
 	return b
 }
 
-// metadata returns an 'ASEV' header claiming count sections, followed by the sections.
+// metadata returns an 'ASEV' header claiming count sections (its size field
+// says so too), followed by the sections.
 func metadata(sig string, version, count uint32, sections ...ovmf.Section) []byte {
-	b := append([]byte(sig), u32s(uint32(ovmf.MetadataHeaderSize+len(sections)*ovmf.SectionDescSize), version, count)...)
+	b := append([]byte(sig), u32s(uint32(ovmf.MetadataHeaderSize+int64(count)*ovmf.SectionDescSize), version, count)...)
 	for _, s := range sections {
 		b = append(b, u32s(s.GPA, s.Size, uint32(s.Type))...)
 	}
 	return b
+}
+
+// withMetaSize overwrites the size field of the 'ASEV' header meta.
+func withMetaSize(meta []byte, size uint32) []byte {
+	binary.LittleEndian.PutUint32(meta[4:], size)
+	return meta
 }
 
 // metaImage is a 16 KiB image with a reset block, a hash table and SEV
@@ -210,6 +217,24 @@ func TestParseFooter(t *testing.T) {
 				}
 				if !im.HasResetBlock || im.ResetEIP != 0x80b004 || im.HashTableGPA != 0x810c00 || im.HashTableSize != 0x400 {
 					t.Errorf("image %+v", im)
+				}
+			}},
+		// The reference reads the descriptors from within the header's size
+		// field and fails when they do not fit; a larger size is accepted.
+		{name: "metadata size smaller than its sections", img: metaImage(withMetaSize(metadata("ASEV", 1, 4, goodSections...), 16+3*12)),
+			err: "SEV metadata size 52 is too small for the header and its 4 sections (64 bytes)", off: 0x1004},
+		{name: "metadata size 0", img: metaImage(withMetaSize(metadata("ASEV", 1, 4, goodSections...), 0)),
+			err: "SEV metadata size 0 is too small", off: 0x1004},
+		{name: "metadata size 0 without sections", img: metaImage(withMetaSize(metadata("ASEV", 1, 0), 0)),
+			check: func(t *testing.T, im *ovmf.Image) {
+				if !im.HasMetadata || len(im.Sections) != 0 {
+					t.Errorf("metadata %v, %d sections", im.HasMetadata, len(im.Sections))
+				}
+			}},
+		{name: "metadata size larger than its sections", img: metaImage(withMetaSize(metadata("ASEV", 1, 4, goodSections...), 0x1000)),
+			check: func(t *testing.T, im *ovmf.Image) {
+				if len(im.Sections) != len(goodSections) {
+					t.Errorf("%d sections, want %d", len(im.Sections), len(goodSections))
 				}
 			}},
 		{name: "section count over MaxSections", img: func() []byte {

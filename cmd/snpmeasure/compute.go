@@ -46,6 +46,12 @@ func openInput(path string) (*os.File, int64, error) {
 		f.Close()
 		return nil, 0, fmt.Errorf("%s: is a directory, not a file", path)
 	}
+	if st.Mode()&(os.ModeDevice|os.ModeCharDevice|os.ModeSocket) != 0 {
+		// /dev/zero or /dev/urandom would be hashed without end; pipes
+		// (process substitution) are read to their end like files.
+		f.Close()
+		return nil, 0, fmt.Errorf("%s: is a device, not a file", path)
+	}
 	return f, st.Size(), nil
 }
 
@@ -57,6 +63,14 @@ func openFirmware(path string) (*firmwareFile, error) {
 	if size == 0 {
 		f.Close()
 		return nil, fmt.Errorf("%s: empty file: not a firmware image", path)
+	}
+	// The reference reads the footer entry from the file's last 50 bytes
+	// with Python slicing: in a file of fewer than 50 bytes that slice is
+	// min(size, 50-size) bytes long, and it fails when that is shorter than
+	// the 18-byte entry.
+	if size < ovmf.FooterOffsetFromEnd && min(size, ovmf.FooterOffsetFromEnd-size) < ovmf.EntryHeaderSize {
+		f.Close()
+		return nil, fmt.Errorf("%s: %d bytes: too small to be a firmware image", path, size)
 	}
 	if size > ovmf.MaxImageSize {
 		f.Close()

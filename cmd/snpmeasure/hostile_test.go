@@ -129,6 +129,8 @@ func prefixed(t testing.TB, x *image, n int, count uint32, sections func(i int) 
 	data, _ := x.entry(t, ovmf.SEVMetadataGUID)
 	binary.LittleEndian.PutUint32(b[int64(n)+data:], uint32(len(b)))
 	copy(b, ovmf.MetadataSignature)
+	// The header's size field covers the claimed descriptors, as in edk2.
+	binary.LittleEndian.PutUint32(b[4:], uint32(ovmf.MetadataHeaderSize+int64(count)*ovmf.SectionDescSize))
 	binary.LittleEndian.PutUint32(b[8:], ovmf.MetadataVersion)
 	binary.LittleEndian.PutUint32(b[12:], count)
 	for i := 0; sections != nil && 16+12*(i+1) <= n; i++ {
@@ -305,9 +307,9 @@ func hostileCases() []hostileCase {
 		{file: "truncated-start.fd", what: "the last 4000 bytes of the fixture: parses, but not whole pages",
 			build: func(t testing.TB) []byte { return amdSev(t).b[96:] },
 			args:  snpArgs(), want: "size 4000 is not a multiple of 4096 bytes"},
-		{file: "tiny.fd", what: "49 bytes, one less than the footer entry and reserved area",
+		{file: "tiny.fd", what: "49 bytes, one less than the footer entry and reserved area", parseError: true,
 			build: func(t testing.TB) []byte { return amdSev(t).b[4096-49:] },
-			args:  snpArgs(), want: "firmware has no SEV metadata"},
+			args:  snpArgs(), want: "49 bytes: too small to be a firmware image"},
 		{file: "empty.fd", what: "zero bytes",
 			build: func(t testing.TB) []byte { return []byte{} },
 			args:  snpArgs(), want: "empty file: not a firmware image", parseError: true},

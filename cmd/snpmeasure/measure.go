@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 
@@ -176,6 +177,9 @@ func parseUint(flag, s string) (uint64, error) {
 	if t == "" {
 		return 0, usagef("--%s: empty value", flag)
 	}
+	if !pyIntSyntax(s, true) {
+		return 0, usagef("--%s %s: not a number (decimal or 0x-hex)", flag, s)
+	}
 	if strings.HasPrefix(t, "-") {
 		return 0, usagef("--%s %s: must not be negative", flag, s)
 	}
@@ -206,6 +210,85 @@ func parseUint(flag, s string) (uint64, error) {
 		return 0, usagef("--%s %s: not a number (decimal or 0x-hex)", flag, s)
 	}
 	return v, nil
+}
+
+// pyIntSyntax reports whether Python's int(s, 10) (auto false) or int(s, 0)
+// (auto true) accepts s: surrounding white space, one sign, and single
+// underscores between digits; with auto, a 0x/0o/0b prefix (an underscore may
+// follow it) or plain decimal without leading zeros (except for zero itself).
+func pyIntSyntax(s string, auto bool) bool {
+	t := strings.TrimSpace(s)
+	if t != "" && (t[0] == '+' || t[0] == '-') {
+		t = t[1:]
+	}
+	digits := "0123456789"
+	if auto && len(t) >= 2 && t[0] == '0' {
+		switch t[1] {
+		case 'x', 'X':
+			digits, t = "0123456789abcdefABCDEF", strings.TrimPrefix(t[2:], "_")
+		case 'o', 'O':
+			digits, t = "01234567", strings.TrimPrefix(t[2:], "_")
+		case 'b', 'B':
+			digits, t = "01", strings.TrimPrefix(t[2:], "_")
+		default:
+			digits = "0" // int(x, 0) rejects leading zeros: only zero may start with 0
+		}
+	}
+	if t == "" || t[0] == '_' || t[len(t)-1] == '_' || strings.Contains(t, "__") {
+		return false
+	}
+	for _, c := range t {
+		if c != '_' && !strings.ContainsRune(digits, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkArgparseTypes rejects what argparse rejects before anything else,
+// whatever the mode: typed flags whose value does not convert, and
+// --vars-size with --vars-file.
+func (o *measureOptions) checkArgparseTypes() error {
+	for _, f := range []struct {
+		name, val string
+		auto      bool
+	}{
+		{"vcpus", o.vcpusArg, false}, {"vcpu-sig", o.vcpuSig, true},
+		{"vcpu-family", o.vcpuFamily, false}, {"vcpu-model", o.vcpuModel, false},
+		{"vcpu-stepping", o.vcpuStepping, false}, {"guest-features", o.guestFeatures, true},
+		{"vars-size", o.varsSizeArg, false},
+	} {
+		if o.fs.Changed(f.name) && !pyIntSyntax(f.val, f.auto) {
+			want := "a decimal number"
+			if f.auto {
+				want = "a number (decimal or 0x-hex)"
+			}
+			return usagef("--%s %q: want %s", f.name, f.val, want)
+		}
+	}
+	if o.fs.Changed("vars-size") && o.fs.Changed("vars-file") {
+		return usagef("--vars-file is not allowed with --vars-size")
+	}
+	return nil
+}
+
+// parseFromHex decodes hex as Python's bytes.fromhex does: ASCII white
+// space may separate (not split) the two-digit bytes; upper case is fine.
+func parseFromHex(s string) (launchdigest.Digest, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		switch s[i] {
+		case ' ', '\t', '\n', '\r', '\v', '\f':
+			i++
+			continue
+		}
+		if i+1 >= len(s) {
+			return launchdigest.Digest{}, fmt.Errorf("odd number of hex digits")
+		}
+		b.WriteString(s[i : i+2])
+		i += 2
+	}
+	return launchdigest.ParseDigest(strings.ToLower(b.String()))
 }
 
 // parseDecimal parses a base-10 integer as Python's int() does: surrounding
@@ -279,6 +362,9 @@ func (o *measureOptions) config() (*measureConfig, error) {
 			return nil, usagef("--vcpu-type: %v", err)
 		}
 	}
+	if err := o.checkArgparseTypes(); err != nil {
+		return nil, err
+	}
 	if o.mode == modeOVMFHash {
 		return c, nil
 	}
@@ -334,7 +420,7 @@ func (o *measureOptions) config() (*measureConfig, error) {
 		if o.mode != modeSNP {
 			return nil, usagef("--snp-ovmf-hash only works with --mode snp")
 		}
-		d, err := launchdigest.ParseDigest(strings.ToLower(o.ovmfHash))
+		d, err := parseFromHex(o.ovmfHash)
 		if err != nil {
 			return nil, usagef("--snp-ovmf-hash: %v", err)
 		}
@@ -384,6 +470,10 @@ func (o *measureOptions) config() (*measureConfig, error) {
 		}
 	}
 	c.hasKernel = o.kernel != ""
+	if c.hasKernel && o.mode != modeSVSM && !utf8.ValidString(o.appendArg) {
+		// The reference encodes the command line as UTF-8 and fails.
+		return nil, usagef("--append %q: not valid UTF-8", o.appendArg)
+	}
 	return c, nil
 }
 
