@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/pem"
 	"strings"
 	"testing"
+
+	"github.com/google/go-sev-guest/abi"
 )
 
 // FuzzParseReport feeds arbitrary bytes through format detection and
@@ -59,3 +62,87 @@ func FuzzParseReport(f *testing.F) {
 }
 
 func readSeed(path string) ([]byte, error) { return readLimited(path, MaxFileSize) }
+
+// FuzzVerifyCertTable verifies a signed report followed by an arbitrary
+// certificate table, with the report signed by the VCEK, the VLEK or
+// nobody: nothing may panic, nothing may be fetched (the test transport
+// panics), and a table's certificates never verify against AMD's built-in
+// roots (they do not certify the test chain).
+func FuzzVerifyCertTable(f *testing.F) {
+	s := testSigner(f)
+	table, err := s.CertTableBytes()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(table, uint8(0))
+	f.Add(table, uint8(1))
+	f.Add(certTable(abi.VcekGUID, s.Vcek.Raw), uint8(0))
+	f.Add(certTable(abi.VcekGUID, s.Vcek.Raw), uint8(1))
+	f.Add(certTable(abi.VlekGUID, s.Vcek.Raw, abi.VcekGUID, []byte{0x30, 0x03, 0x02, 0x01, 0x01}), uint8(1))
+	f.Add(certTable(abi.VcekGUID, s.Ark.Raw, abi.AskGUID, s.Vcek.Raw), uint8(7))
+	m := make([]byte, 48)
+	signed := map[uint8][]byte{}
+	for _, key := range []abi.ReportSigner{abi.VcekReportSigner, abi.VlekReportSigner, abi.NoneReportSigner} {
+		b := baseReport(m)
+		b.SignerInfo = abi.ComposeSignerInfo(abi.SignerInfo{SigningKey: key})
+		if key == abi.NoneReportSigner { // the test signer has no key for it
+			raw, err := abi.ReportToAbiBytes(b)
+			if err != nil {
+				f.Fatal(err)
+			}
+			signed[uint8(key)] = raw
+			continue
+		}
+		signed[uint8(key)] = signReport(f, b)
+	}
+	f.Fuzz(func(t *testing.T, table []byte, key uint8) {
+		raw := signed[[]uint8{0, 1, 7}[int(key)%3]]
+		r, err := Parse(append(bytes.Clone(raw), table...))
+		if err != nil {
+			return
+		}
+		res, err := r.Verify(&Options{Expect: Expectations{Measurement: m}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range res.Checks {
+			if c.Name == CheckChain && c.OK {
+				t.Fatalf("chain verified against AMD's roots with table %s: %+v", r.Summary(), res.Checks)
+			}
+		}
+		res, err = r.Verify(&Options{Roots: testRoots(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.OK != (len(res.Checks) > 0 && len(res.Failed()) == 0) {
+			t.Fatalf("OK %v with checks %+v", res.OK, res.Checks)
+		}
+		_ = res.Err()
+	})
+}
+
+// FuzzParseCertificates feeds arbitrary DER or PEM to the certificate
+// readers and Classify: errors, never panics.
+func FuzzParseCertificates(f *testing.F) {
+	s := testSigner(f)
+	var pemData []byte
+	for _, c := range [][]byte{s.Ask.Raw, s.Ark.Raw, s.Vcek.Raw} {
+		pemData = append(pemData, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c})...)
+	}
+	f.Add(pemData)
+	f.Add(s.Vcek.Raw)
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		certs, err := ParseCertificates(data)
+		if err != nil {
+			if certs != nil {
+				t.Fatal("certificates and error")
+			}
+			return
+		}
+		if len(certs) == 0 {
+			t.Fatal("no certificates and no error")
+		}
+		Classify(certs)
+	})
+}

@@ -101,6 +101,13 @@ func Parse(data []byte) (*Report, error) {
 	}
 	raw := make([]byte, Size)
 	copy(raw, data)
+	// go-sev-guest parses any VERSION with the layout it knows; a version
+	// it does not support may place the fields elsewhere, so the fields
+	// checked without a signature would be read at the wrong offsets.
+	if v := binary.LittleEndian.Uint32(raw[OffVersion:]); v < abi.MinSupportedReportVersion || v > abi.MaxSupportedReportVersion {
+		return nil, &ParseError{Offset: OffVersion, Err: fmt.Errorf("not a supported SEV-SNP attestation report: VERSION %d, want %d to %d",
+			v, abi.MinSupportedReportVersion, abi.MaxSupportedReportVersion)}
+	}
 	pb, err := abi.ReportToProto(raw)
 	if err != nil {
 		return nil, &ParseError{Offset: abiErrorOffset(raw), Err: fmt.Errorf("not a valid SEV-SNP attestation report: %w", err)}

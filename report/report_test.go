@@ -189,6 +189,11 @@ func TestParseErrors(t *testing.T) {
 	binary.LittleEndian.PutUint64(badPolicy[OffPolicy:], 0) // reserved bit 17 must be 1
 	badMBZ := append([]byte(nil), raw...)
 	badMBZ[0x4c] = 1
+	version := func(v uint32) []byte {
+		b := append([]byte(nil), raw...)
+		binary.LittleEndian.PutUint32(b[OffVersion:], v)
+		return b
+	}
 	table := func(entries ...[]byte) []byte {
 		out := append([]byte(nil), raw...)
 		for _, e := range entries {
@@ -217,6 +222,12 @@ func TestParseErrors(t *testing.T) {
 		{"forced base64 garbage", []byte("AAAA!"), FormatBase64, "base64: offset 4: byte '!' is not a base64 character"},
 		{"policy", badPolicy, FormatAuto, "offset 0x8: not a valid SEV-SNP attestation report: malformed guest policy"},
 		{"mbz", badMBZ, FormatAuto, "mbz range [0x4c:0x50] not all zero"},
+		// Regression: go-sev-guest's parser reads any VERSION with the
+		// version 2+ layout; fields of unknown layouts must not be compared.
+		{"version 0", version(0), FormatAuto, "offset 0x0: not a supported SEV-SNP attestation report: VERSION 0, want 2 to 5"},
+		{"version 1", version(1), FormatAuto, "VERSION 1, want 2 to 5"},
+		{"version 6", version(6), FormatAuto, "VERSION 6, want 2 to 5"},
+		{"version 0x30303030", version(0x30303030), FormatBinary, "VERSION 808464432"},
 		{"cut table", table([]byte{1, 2, 3}), FormatAuto, "offset 0x4a0: certificate table: entry 0 is cut short (3 bytes, want 24)"},
 		{"table outside", table(entry(1, 48, 100), make([]byte, 24)), FormatAuto, "offset 0x4a0: certificate table: entry 0 (GUID"},
 		{"table overflow", table(entry(1, 0xffffffff, 0xffffffff), make([]byte, 24)), FormatAuto, "outside the 48-byte table data"},

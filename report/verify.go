@@ -2,6 +2,7 @@ package report
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -60,7 +61,8 @@ type Options struct {
 
 // Result is the outcome of Verify.
 type Result struct {
-	// OK is true when every check passed.
+	// OK is true when at least one check was made and every check passed:
+	// a result that checked nothing is not OK.
 	OK     bool    `json:"ok"`
 	Checks []Check `json:"checks"`
 	// NotChecked says what could not be checked and why.
@@ -78,10 +80,20 @@ func (r *Result) Failed() []Check {
 	return out
 }
 
-// Err returns a *MismatchError listing the failed checks, or nil.
+// ErrNothingChecked is returned by Result.Err when no check was made.
+var ErrNothingChecked = errors.New("nothing was checked")
+
+// Err returns a *MismatchError listing the failed checks, an error wrapping
+// ErrNothingChecked when there were no checks, or nil.
 func (r *Result) Err() error {
 	if f := r.Failed(); len(f) > 0 {
 		return &MismatchError{Failed: f}
+	}
+	if len(r.Checks) == 0 {
+		if len(r.NotChecked) > 0 {
+			return fmt.Errorf("%w: %s", ErrNothingChecked, strings.Join(r.NotChecked, "; "))
+		}
+		return ErrNothingChecked
 	}
 	return nil
 }
@@ -121,7 +133,7 @@ func (r *Report) Verify(o *Options) (*Result, error) {
 		res.NotChecked = append(res.NotChecked, "measurement: no expected measurement given")
 	}
 	res.Checks = append(res.Checks, r.verifySignature(o, res)...)
-	res.OK = len(res.Failed()) == 0
+	res.OK = len(res.Checks) > 0 && len(res.Failed()) == 0
 	return res, nil
 }
 
@@ -163,6 +175,10 @@ func (r *Report) verifySignature(o *Options, res *Result) []Check {
 	cert, source, err := r.endorsement(o, key)
 	if err != nil {
 		return []Check{{Name: CheckSignature, Expected: "signed by the " + keyName, Actual: err.Error()}}
+	}
+	if cert == nil && key == abi.NoneReportSigner {
+		res.NotChecked = append(res.NotChecked, "signature and certificate chain: the report is not signed (SIGNING_KEY is None)")
+		return nil
 	}
 	if cert == nil {
 		why := "no " + keyName + " certificate given and the report has no certificate table"

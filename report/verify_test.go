@@ -3,12 +3,14 @@ package report
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/google/go-sev-guest/abi"
 	"github.com/google/go-sev-guest/verify/trust"
+	"github.com/google/uuid"
 )
 
 // goodExpectations matches baseReport(measurement) exactly.
@@ -159,8 +161,9 @@ func TestVerifyWithoutVCEK(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, _ := r.Verify(&Options{})
-	if !res.OK || len(res.Checks) != 0 {
-		t.Errorf("nothing expected: %+v", res)
+	// Nothing was checked: that is not OK (regression: OK used to be true).
+	if res.OK || len(res.Checks) != 0 || !errors.Is(res.Err(), ErrNothingChecked) {
+		t.Errorf("nothing expected: %+v, Err %v", res, res.Err())
 	}
 	want := []string{"measurement: no expected measurement given",
 		"signature and certificate chain: no VCEK certificate given and the report has no certificate table"}
@@ -209,6 +212,11 @@ func TestVerifyUnsigned(t *testing.T) {
 	res, _ := r.Verify(&Options{Endorsement: testSigner(t).Vcek, Roots: testRoots(t)})
 	if failedNames(res) != "signature" {
 		t.Errorf("unsigned report: %+v", res.Checks)
+	}
+	// Without a VCEK, nothing suggests that one would help.
+	res, _ = r.Verify(&Options{})
+	if res.OK || len(res.NotChecked) != 2 || res.NotChecked[1] != "signature and certificate chain: the report is not signed (SIGNING_KEY is None)" {
+		t.Errorf("unsigned report without a VCEK: %+v", res)
 	}
 }
 
@@ -283,5 +291,56 @@ func TestVerifyVLEK(t *testing.T) {
 	res, _ = r.Verify(&Options{})
 	if failedNames(res) != "certificate chain" || !strings.Contains(res.Checks[1].Actual, "VLEK could not be verified by any trusted roots") {
 		t.Errorf("built-in VLEK roots: %+v", res.Checks)
+	}
+}
+
+// certTable builds an extended report's certificate table holding the given
+// entries (GUID string, data), in order.
+func certTable(entries ...any) []byte {
+	n := len(entries) / 2
+	hdr := make([]byte, (n+1)*certTableEntrySize)
+	var data []byte
+	for i := 0; i < n; i++ {
+		g := uuid.MustParse(entries[2*i].(string))
+		d := entries[2*i+1].([]byte)
+		e := hdr[i*certTableEntrySize:]
+		copy(e, g[:])
+		binary.LittleEndian.PutUint32(e[16:], uint32(len(hdr)+len(data)))
+		binary.LittleEndian.PutUint32(e[20:], uint32(len(d)))
+		data = append(data, d...)
+	}
+	return append(hdr, data...)
+}
+
+// TestVerifyVLEKReportWithOnlyVCEK is a regression test: a report whose
+// SIGNING_KEY is the VLEK, with a certificate table holding only a VCEK,
+// used to verify as OK with zero checks (the VCEK in the table made the
+// command line look like it checked the signature).
+func TestVerifyVLEKReportWithOnlyVCEK(t *testing.T) {
+	m := mustHex(t, vectorMeasurement)
+	b := baseReport(m)
+	b.SignerInfo = abi.ComposeSignerInfo(abi.SignerInfo{SigningKey: abi.VlekReportSigner})
+	raw, err := abi.ReportToAbiBytes(b) // not even signed
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext := append(raw, certTable(abi.VcekGUID, testSigner(t).Vcek.Raw)...)
+	r, err := Parse(ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Cert(CertVCEK) == nil || r.Cert(CertVLEK) != nil {
+		t.Fatalf("table: %s", r.Summary())
+	}
+	res, err := r.Verify(&Options{Roots: testRoots(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK || len(res.Checks) != 0 {
+		t.Errorf("VLEK-signed report with only a VCEK: OK %v, checks %+v", res.OK, res.Checks)
+	}
+	err = res.Err()
+	if !errors.Is(err, ErrNothingChecked) || !strings.Contains(err.Error(), "no VLEK certificate given and none in the report's certificate table") {
+		t.Errorf("Err() = %v", err)
 	}
 }

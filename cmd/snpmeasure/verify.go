@@ -99,6 +99,15 @@ type verifyPlan struct {
 
 func (v *verifyOptions) plan(o *measureOptions) (*verifyPlan, error) {
 	p := &verifyPlan{}
+	// A check flag given an empty value (an unset shell variable) would
+	// silently drop its check: refuse it.
+	for _, n := range []string{"report", "report-format", "measurement", "ovmf", "host-data", "report-data", "policy",
+		"vmpl", "family-id", "image-id", "id-key-digest", "author-key-digest", "min-tcb", "vcek", "ask", "ark",
+		"cert-chain", "product"} {
+		if f := o.fs.Lookup(n); f != nil && o.fs.Changed(n) && strings.TrimSpace(f.Value.String()) == "" {
+			return nil, usagef("--%s: empty value", n)
+		}
+	}
 	if v.report == "" {
 		return nil, usagef("missing --report FILE")
 	}
@@ -233,8 +242,13 @@ func (v *verifyOptions) run(o *measureOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if p.measureCfg == nil && p.expect.Empty() && opts.Endorsement == nil && rep.Cert(report.CertVCEK) == nil &&
-		rep.Cert(report.CertVLEK) == nil {
+	// Only the report's own VCEK (VLEK for VLEK-signed reports) can check
+	// its signature: a VCEK in the table of a VLEK-signed report checks nothing.
+	tableKey := report.CertVCEK
+	if rep.SigningKey() == report.CertVLEK {
+		tableKey = report.CertVLEK
+	}
+	if p.measureCfg == nil && p.expect.Empty() && opts.Endorsement == nil && rep.Cert(tableKey) == nil {
 		return usagef("nothing to check: give the measure flags (--ovmf ...) or --measurement, a field check, or --vcek")
 	}
 	if p.measureCfg != nil {
@@ -254,11 +268,14 @@ func (v *verifyOptions) run(o *measureOptions, stdout io.Writer) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
+	if len(res.Checks) == 0 { // never OK: the guard above should have caught it
+		return usagef("nothing to check: %s", strings.Join(res.NotChecked, "; "))
+	}
 	for i, n := range res.NotChecked {
 		switch {
 		case strings.HasPrefix(n, "measurement:"):
 			res.NotChecked[i] = n + " (give the measure flags --ovmf ..., or --measurement)"
-		case strings.HasPrefix(n, "signature"):
+		case strings.HasPrefix(n, "signature") && !strings.Contains(n, "not signed"):
 			res.NotChecked[i] = n + " (give --vcek FILE)"
 		}
 	}

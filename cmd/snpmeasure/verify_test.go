@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-sev-guest/abi"
 	spb "github.com/google/go-sev-guest/proto/sevsnp"
 	sevtest "github.com/google/go-sev-guest/testing"
+	"github.com/google/uuid"
 )
 
 var updateReports = flag.Bool("update-reports", false, "rewrite testdata/reports with freshly signed test reports")
@@ -375,5 +377,66 @@ func TestVerifyExampleReports(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("example report no longer verifies (run go test -run TestVerifyExampleReports -update-reports): exit %d\n%s%s",
 			r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestVerifyChecksNothing is a regression test for command lines that looked
+// like they checked something but did not, and exited 0.
+func TestVerifyChecksNothing(t *testing.T) {
+	f := newVerifyFixture(t)
+	s := testReportSigner(t)
+	// A VLEK-signed report (not even signed) whose certificate table holds
+	// only a VCEK: the VCEK cannot check it, so nothing is checked.
+	b := testReportFields(mustDecodeHex(t, f.measurement))
+	b.SignerInfo = abi.ComposeSignerInfo(abi.SignerInfo{SigningKey: abi.VlekReportSigner})
+	raw, err := abi.ReportToAbiBytes(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := uuid.MustParse(abi.VcekGUID)
+	table := make([]byte, 48)
+	copy(table, g[:])
+	binary.LittleEndian.PutUint32(table[16:], 48)
+	binary.LittleEndian.PutUint32(table[20:], uint32(len(s.Vcek.Raw)))
+	vlekReport := writeTestFile(t, f.dir, "vlek-with-vcek.bin", append(append(raw, table...), s.Vcek.Raw...))
+	// An unsigned report (SIGNING_KEY None).
+	b.SignerInfo = abi.ComposeSignerInfo(abi.SignerInfo{SigningKey: abi.NoneReportSigner})
+	raw, err = abi.ReportToAbiBytes(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned := writeTestFile(t, f.dir, "unsigned.bin", raw)
+
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		out    string
+		errOut string
+	}{
+		{"VLEK report, VCEK in table", []string{"--report", vlekReport}, exitUsage, "", "nothing to check"},
+		{"VLEK report, VCEK in table, json", []string{"--report", vlekReport, "--json"}, exitUsage, "", "nothing to check"},
+		{"VLEK report, VCEK in table, with roots", []string{"--report", vlekReport, "--cert-chain", f.chain}, exitUsage, "", "nothing to check"},
+		{"empty --measurement", []string{"--report", f.report, "--measurement", "", "--host-data", strings.Repeat("11", 32)}, exitUsage, "", "--measurement: empty value"},
+		{"empty --ovmf", []string{"--report", f.report, "--ovmf", " ", "--vmpl", "0"}, exitUsage, "", "--ovmf: empty value"},
+		{"empty --vcek", []string{"--report", f.report, "--vcek", "", "--vmpl", "0"}, exitUsage, "", "--vcek: empty value"},
+		{"empty --cert-chain", []string{"--report", f.report, "--vcek", f.vcek, "--cert-chain", ""}, exitUsage, "", "--cert-chain: empty value"},
+		{"empty --host-data", []string{"--report", f.report, "--host-data=", "--vmpl", "0"}, exitUsage, "", "--host-data: empty value"},
+		{"empty --policy", []string{"--report", f.report, "--policy", "", "--vmpl", "0"}, exitUsage, "", "--policy: empty value"},
+		{"unsigned report", []string{"--report", unsigned, "--vmpl", "0"}, 0, "NOT CHECKED: signature and certificate chain: the report is not signed (SIGNING_KEY is None)\n", ""},
+		{"unsigned report with a VCEK", []string{"--report", unsigned, "--vcek", f.vcek, "--cert-chain", f.chain}, exitMismatch, "unsigned report", "signature failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runInProcess(append([]string{"verify"}, tc.args...)...)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tc.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout, tc.out) || !strings.Contains(r.stderr, tc.errOut) {
+				t.Errorf("stdout %q (want %q), stderr %q (want %q)", r.stdout, tc.out, r.stderr, tc.errOut)
+			}
+			if strings.Contains(r.stdout, `"ok": true`) {
+				t.Errorf("JSON says ok: %s", r.stdout)
+			}
+		})
 	}
 }
