@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -28,6 +29,7 @@ type measureResult struct {
 type firmwareFile struct {
 	path  string
 	f     *os.File
+	r     io.ReaderAt // f, or its contents when f is a pipe
 	image *ovmf.Image
 }
 
@@ -60,6 +62,17 @@ func openFirmware(path string) (*firmwareFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	var r io.ReaderAt = f
+	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+		// A pipe (--ovmf <(...)) cannot be read at offsets: firmware is
+		// small, so keep what it yields, up to the 4 GiB it can ever be.
+		b, err := io.ReadAll(io.LimitReader(f, ovmf.MaxImageSize+1))
+		if err != nil {
+			f.Close()
+			return nil, fileErr(path, err)
+		}
+		r, size = bytes.NewReader(b), int64(len(b))
+	}
 	if size == 0 {
 		f.Close()
 		return nil, fmt.Errorf("%s: empty file: not a firmware image", path)
@@ -76,12 +89,12 @@ func openFirmware(path string) (*firmwareFile, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: %d bytes: firmware must fit below 4 GiB", path, size)
 	}
-	im, err := ovmf.Parse(f, size)
+	im, err := ovmf.Parse(r, size)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &firmwareFile{path: path, f: f, image: im}, nil
+	return &firmwareFile{path: path, f: f, r: r, image: im}, nil
 }
 
 func (fw *firmwareFile) Close() error { return fw.f.Close() }
@@ -92,7 +105,7 @@ func (fw *firmwareFile) pages() ([]launchdigest.Digest, error) {
 		return nil, fmt.Errorf("%s: size %d is not a multiple of 4096 bytes: it cannot be loaded with SNP_LAUNCH_UPDATE",
 			fw.path, fw.image.Size)
 	}
-	p, err := launchdigest.HashPages(fw.f, fw.image.Size, progressFor(fw.path, fw.image.Size))
+	p, err := launchdigest.HashPages(fw.r, fw.image.Size, progressFor(fw.path, fw.image.Size))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", fw.path, err)
 	}
@@ -235,7 +248,7 @@ func (c *measureConfig) computeSEV(fw *firmwareFile, res *measureResult) (*measu
 	if c.opts.mode == modeSEV {
 		v.Count = 0
 	}
-	r := io.NewSectionReader(fw.f, 0, fw.image.Size)
+	r := io.NewSectionReader(fw.r, 0, fw.image.Size)
 	d, err := launchdigest.SEVES(fw.image, r, k, v)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", fw.path, err)

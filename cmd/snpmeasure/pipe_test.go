@@ -1,0 +1,43 @@
+//go:build unix
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestFirmwareFromPipe measures firmware and kernel read from named pipes,
+// as `--ovmf <(...)` passes them, and gets the digest of the files.
+func TestFirmwareFromPipe(t *testing.T) {
+	dir := t.TempDir()
+	feed := func(name, src string) string {
+		p := filepath.Join(dir, name)
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+		data, err := os.ReadFile(filepath.Join(inputsDir, src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			f, err := os.OpenFile(p, os.O_WRONLY, 0)
+			if err != nil {
+				return
+			}
+			defer f.Close()
+			f.Write(data)
+		}()
+		return p
+	}
+	want := "b8cafa5bddc1d238c3e312427508fc1a6b5bc301f9d7839282f99b20a206db8f9ad44c8d461b56bcf256f05a325e1ab2"
+	r := runInProcess("--mode", "snp", "--vcpus", "4", "--vcpu-type", "EPYC-Milan",
+		"--ovmf", feed("ovmf", "sid-OVMF.amdsev.fd"), "--kernel", feed("kernel", "synth-kernel-12345.bin"),
+		"--initrd", filepath.Join(inputsDir, "synth-initrd-5M.img"), "--append", "console=ttyS0 root=/dev/vda")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != want {
+		t.Errorf("exit %d, stdout %q, stderr %q; want %s", r.code, r.stdout, r.stderr, want)
+	}
+}
