@@ -169,6 +169,11 @@ func parseManifestLine(f []string) (ManifestEntry, error) {
 		}
 	case ManifestFile:
 		for _, l := range rest {
+			if strings.HasPrefix(l, "#") {
+				// gen_init_cpio has no end-of-line comments: the words
+				// would silently become hard links named "#", ...
+				return e, fmt.Errorf("file %s: hard link name %q: comments must be on lines of their own", f[1], l)
+			}
 			n, err := manifestName(l)
 			if err != nil {
 				return e, err

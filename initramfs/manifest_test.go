@@ -40,6 +40,7 @@ file bin/busybox ${SNPMEASURE_TEST_DIR}/busybox 0755 0 0 /bin/ls //usr/../bin/ca
 func TestInitramfsParseManifestErrors(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"frob /x 0755 0 0", "line 1: unknown type \"frob\""},
+		{"file /bin/busybox ./busybox 0755 0 0 /bin/ls # links", "comments must be on lines of their own"},
 		{"\n\ndir /x 0755 0", "line 3: dir takes 4 fields, not 3"},
 		{"dir /x 0755 0 0 extra", "line 1: dir takes 4 fields, not 5"},
 		{"dir /x 0999 0 0", "line 1: mode \"0999\" is not an octal number"},

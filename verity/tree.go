@@ -236,8 +236,9 @@ func plan(p Params, dataSize int64) (*Result, error) {
 
 // Verify recomputes the tree of data (dataSize bytes, whole blocks only) with
 // parameters p and checks it against the tree stored in store and against
-// rootHash. A difference is reported as a *MismatchError; anything else
-// (unreadable or short input) as another error.
+// rootHash. A difference is reported as a *MismatchError, returned with the
+// Result (its RootHash set only when the tree itself matches); anything else
+// (unreadable or short input) as another error, with a nil Result.
 func Verify(data io.Reader, dataSize int64, store io.ReaderAt, p Params, rootHash []byte) (*Result, error) {
 	res, err := plan(p, dataSize)
 	if err != nil {
@@ -257,6 +258,10 @@ func Verify(data io.Reader, dataSize int64, store io.ReaderAt, p Params, rootHas
 			start := int64(l.LevelBlock[i]) * hbs
 			cw := &compareWriter{store: store, off: start, start: start, level: i, l: l, hbs: int(hbs)}
 			if err := hashLevelFrom(bh, data, store, &p, l, i, cw); err != nil {
+				var me *MismatchError
+				if errors.As(err, &me) {
+					return res, err
+				}
 				return nil, err
 			}
 		}

@@ -353,11 +353,14 @@ func TestVerityVerifyDetectsCorruption(t *testing.T) {
 	if !errors.As(err, &me) || !me.Root {
 		t.Errorf("wrong root: %v", err)
 	}
-	// Corrupt data block 257.
+	// Corrupt data block 257: the Result comes with the mismatch, without a root hash.
 	flip(t, data, 257*4096+17)
-	_, err = VerifyFile(data, hash, res.RootHash, nil)
+	got, err := VerifyFile(data, hash, res.RootHash, nil)
 	if !errors.As(err, &me) || me.Root || me.Level != 0 || me.Block != 257 {
 		t.Errorf("corrupt data block 257: %v", err)
+	}
+	if got == nil || got.Layout == nil || got.Layout.DataBlocks != 300 || got.RootHash != nil {
+		t.Errorf("corrupt data block 257: result %+v", got)
 	}
 	flip(t, data, 257*4096+17)
 	// Corrupt the top level.

@@ -14,14 +14,30 @@ func init() {
 	register("cpus", "list the --vcpu-type names with their signatures and products", runCPUs)
 }
 
+// cpuJSON is one vCPU type of cpus --json.
+type cpuJSON struct {
+	VCPUType  string `json:"vcpu_type"`
+	Family    int    `json:"family"`
+	Model     int    `json:"model"`
+	Stepping  int    `json:"stepping"`
+	Signature string `json:"signature"`
+	Product   string `json:"product"`
+}
+
 func runCPUs(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("cpus")
+	asJSON := fs.Bool("json", false, "print a JSON array of vCPU types")
 	if err := parseFlags(fs, args, stdout, func(w io.Writer, fs *pflag.FlagSet) {
-		fmt.Fprintln(w, "Usage: snpmeasure cpus")
+		fmt.Fprintln(w, "Usage: snpmeasure cpus [--json]")
 		fmt.Fprintln(w, "\nLists the vCPU types --vcpu-type accepts: family, model, stepping, the")
 		fmt.Fprintln(w, "signature QEMU puts in the VMSA's RDX, and the EPYC product it belongs to.")
+		fmt.Fprintln(w, "With --json, prints an array of {vcpu_type, family, model, stepping, signature,")
+		fmt.Fprintln(w, "product}: family, model and stepping as numbers, the signature as 0x-hex.")
+		fmt.Fprintln(w, "\nFlags:")
+		fmt.Fprint(w, fs.FlagUsages())
 		fmt.Fprintln(w, "\nExample:")
 		fmt.Fprintln(w, "  snpmeasure cpus")
+		fmt.Fprintln(w, "  snpmeasure cpus --json | jq -r '.[] | select(.product == \"Genoa\") | .vcpu_type'")
 		fmt.Fprintln(w, "\nExit status: 0 ok, 2 bad usage.")
 	}); err != nil {
 		return err
@@ -29,10 +45,18 @@ func runCPUs(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
+	if *asJSON {
+		out := make([]cpuJSON, len(vmsa.CPUTypes))
+		for i, c := range vmsa.CPUTypes {
+			out[i] = cpuJSON{VCPUType: c.Name, Family: c.Family, Model: c.Model, Stepping: c.Stepping,
+				Signature: fmt.Sprintf("%#x", c.Signature()), Product: vmsa.ProductOf(c.Signature()).String()}
+		}
+		return writeJSON(stdout, out)
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "VCPU-TYPE\tFAMILY\tMODEL\tSTEPPING\tSIGNATURE\tPRODUCT")
 	for _, c := range vmsa.CPUTypes {
-		fmt.Fprintf(tw, "%s\t%#x\t%#x\t%d\t%#08x\t%s\n", c.Name, c.Family, c.Model, c.Stepping, c.Signature(), vmsa.ProductOf(c.Signature()))
+		fmt.Fprintf(tw, "%s\t%#x\t%#x\t%d\t%#x\t%s\n", c.Name, c.Family, c.Model, c.Stepping, c.Signature(), vmsa.ProductOf(c.Signature()))
 	}
 	return tw.Flush()
 }

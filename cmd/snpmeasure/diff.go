@@ -25,24 +25,32 @@ const maxTraceLine = 64 << 10
 
 func runDiff(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("diff")
+	asJSON := fs.Bool("json", false, "print the comparison as a JSON object")
 	if err := parseFlags(fs, args, stdout, diffUsage); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
 		return usagef("diff takes two trace files, got %s", countArgs(fs.NArg()))
 	}
-	return diffTraces(fs.Arg(0), fs.Arg(1), stdout)
+	return diffTraces(fs.Arg(0), fs.Arg(1), stdout, *asJSON)
 }
 
 func diffUsage(w io.Writer, fs *pflag.FlagSet) {
-	fmt.Fprintln(w, "Usage: snpmeasure diff TRACE_A TRACE_B")
+	fmt.Fprintln(w, "Usage: snpmeasure diff TRACE_A TRACE_B [--json]")
 	fmt.Fprintln(w, "\nCompares two launches written with --trace (JSON Lines, one SNP_LAUNCH_UPDATE a line):")
 	fmt.Fprintln(w, "names the first update where they diverge and how (contents, GPA, page type, source,")
 	fmt.Fprintln(w, "or one launch has more updates), and counts the differing updates by source.")
+	fmt.Fprintln(w, "With --json, prints one object: identical, a and b {file, updates, final_digest},")
+	fmt.Fprintln(w, "first_difference {index, how, a, b} (null when none), digests_differ_from (the first")
+	fmt.Fprintln(w, "update whose digest differs although its inputs do not, or null) and by_source")
+	fmt.Fprintln(w, "[{source, a, b, differing, how}]; how names contents, gpa, page_type, source or extra.")
+	fmt.Fprintln(w, "\nFlags:")
+	fmt.Fprint(w, fs.FlagUsages())
 	fmt.Fprintln(w, "\nExample:")
 	fmt.Fprintln(w, "  snpmeasure --mode snp --vcpus 4 --vcpu-type EPYC-Milan --ovmf OVMF.fd --trace good.jsonl")
 	fmt.Fprintln(w, "  snpmeasure --mode snp --vcpus 4 --vcpu-type EPYC-Milan --ovmf OVMF.new.fd --trace new.jsonl")
 	fmt.Fprintln(w, "  snpmeasure diff good.jsonl new.jsonl")
+	fmt.Fprintln(w, "  snpmeasure diff good.jsonl new.jsonl --json | jq .first_difference")
 	fmt.Fprintln(w, "\nExit status: 0 identical, 1 bad input, 2 bad usage, 3 the launches differ.")
 }
 
@@ -303,8 +311,8 @@ func compareTraces(ta, tb *traceReader) (*traceDiff, error) {
 	}
 }
 
-// diffTraces compares two trace files and prints the result.
-func diffTraces(nameA, nameB string, w io.Writer) error {
+// diffTraces compares two trace files and prints the result, as text or JSON.
+func diffTraces(nameA, nameB string, w io.Writer, asJSON bool) error {
 	ta, fa, err := openTrace(nameA)
 	if err != nil {
 		return err
@@ -319,37 +327,61 @@ func diffTraces(nameA, nameB string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-
-	fmt.Fprintf(w, "A %s: %d updates, final digest %s\n", nameA, ta.n, orNone(ta.last))
-	fmt.Fprintf(w, "B %s: %d updates, final digest %s\n", nameB, tb.n, orNone(tb.last))
-	if td.first == nil && td.firstDigestOnly < 0 {
-		fmt.Fprintln(w, "identical launches")
+	summary := td.summary()
+	if asJSON {
+		if err := writeJSON(w, td.toJSON(nameA, nameB)); err != nil {
+			return err
+		}
+	} else {
+		printTraceDiff(w, td, nameA, nameB, summary)
+	}
+	if summary == "" {
 		return nil
 	}
-	fmt.Fprintln(w)
-	var summary string
+	return &checkFailedError{msg: fmt.Sprintf("%s and %s differ: %s", nameA, nameB, summary)}
+}
+
+// identical reports whether the two launches are the same.
+func (td *traceDiff) identical() bool { return td.first == nil && td.firstDigestOnly < 0 }
+
+// summary is the one-line description of the first difference, or "" when
+// the launches are identical.
+func (td *traceDiff) summary() string {
 	switch {
+	case td.identical():
+		return ""
 	case td.first == nil:
-		summary = fmt.Sprintf("every update is the same, but the digests differ from update %d: "+
+		return fmt.Sprintf("every update is the same, but the digests differ from update %d: "+
 			"the launches start from different digests (--snp-ovmf-hash?)", td.firstDigestOnly)
-		fmt.Fprintln(w, summary)
 	case td.first[0] == "extra":
 		if td.firstA != nil {
-			summary = fmt.Sprintf("first difference at update %d: A has %d more updates than B, starting with %s",
-				td.firstA.index, ta.n-tb.n, describeUpdate(td.firstA))
-		} else {
-			summary = fmt.Sprintf("first difference at update %d: B has %d more updates than A, starting with %s",
-				td.firstB.index, tb.n-ta.n, describeUpdate(td.firstB))
+			return fmt.Sprintf("first difference at update %d: A has %d more updates than B, starting with %s",
+				td.firstA.index, td.a.n-td.b.n, describeUpdate(td.firstA))
 		}
-		fmt.Fprintln(w, summary)
+		return fmt.Sprintf("first difference at update %d: B has %d more updates than A, starting with %s",
+			td.firstB.index, td.b.n-td.a.n, describeUpdate(td.firstB))
 	default:
 		verb := "differ"
 		if len(td.first) == 1 && td.first[0] != "contents" {
 			verb = "differs"
 		}
-		summary = fmt.Sprintf("first difference at update %d (%s): %s %s", td.firstA.index, td.firstA.source,
+		return fmt.Sprintf("first difference at update %d (%s): %s %s", td.firstA.index, td.firstA.source,
 			strings.Join(td.first, " and "), verb)
-		fmt.Fprintln(w, summary)
+	}
+}
+
+// printTraceDiff prints the text form of diff.
+func printTraceDiff(w io.Writer, td *traceDiff, nameA, nameB, summary string) {
+	ta, tb := td.a, td.b
+	fmt.Fprintf(w, "A %s: %d updates, final digest %s\n", nameA, ta.n, orNone(ta.last))
+	fmt.Fprintf(w, "B %s: %d updates, final digest %s\n", nameB, tb.n, orNone(tb.last))
+	if td.identical() {
+		fmt.Fprintln(w, "identical launches")
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, summary)
+	if td.first != nil && td.first[0] != "extra" {
 		fmt.Fprintf(w, "  A: %s\n", describeUpdate(td.firstA))
 		fmt.Fprintf(w, "  B: %s\n", describeUpdate(td.firstB))
 	}
@@ -381,7 +413,113 @@ func diffTraces(nameA, nameB string, w io.Writer) error {
 		}
 		tw.Flush()
 	}
-	return &checkFailedError{msg: fmt.Sprintf("%s and %s differ: %s", nameA, nameB, summary)}
+}
+
+// diffJSON is the output of diff --json.
+type diffJSON struct {
+	Identical         bool            `json:"identical"`
+	A                 diffTraceJSON   `json:"a"`
+	B                 diffTraceJSON   `json:"b"`
+	FirstDifference   *diffFirstJSON  `json:"first_difference"`
+	DigestsDifferFrom *int64          `json:"digests_differ_from"`
+	BySource          []diffGroupJSON `json:"by_source"`
+}
+
+// diffTraceJSON summarizes one trace.
+type diffTraceJSON struct {
+	File        string  `json:"file"`
+	Updates     uint64  `json:"updates"`
+	FinalDigest *string `json:"final_digest"` // null for an empty trace
+}
+
+// diffFirstJSON is the first update whose inputs differ. A or B is null
+// when that launch has no update there (how is ["extra"]).
+type diffFirstJSON struct {
+	Index uint64          `json:"index"`
+	How   []string        `json:"how"`
+	A     *diffUpdateJSON `json:"a"`
+	B     *diffUpdateJSON `json:"b"`
+}
+
+// diffUpdateJSON is one update, with the keys of a trace record.
+type diffUpdateJSON struct {
+	Index    uint64 `json:"index"`
+	GPA      string `json:"gpa"`
+	PageType string `json:"page_type"`
+	Source   string `json:"source"`
+	Contents string `json:"contents"`
+	Digest   string `json:"digest"`
+}
+
+// diffGroupJSON is one row of the by-source table; how counts the paired
+// updates that differ in each way.
+type diffGroupJSON struct {
+	Source    string      `json:"source"`
+	A         int         `json:"a"`
+	B         int         `json:"b"`
+	Differing int         `json:"differing"`
+	How       diffHowJSON `json:"how"`
+}
+
+type diffHowJSON struct {
+	Contents int `json:"contents"`
+	GPA      int `json:"gpa"`
+	PageType int `json:"page_type"`
+	Source   int `json:"source"`
+}
+
+// jsonDiffKind spells a kind of difference as --json does.
+func jsonDiffKind(k string) string {
+	switch k {
+	case "GPA":
+		return "gpa"
+	case "page type":
+		return "page_type"
+	}
+	return k
+}
+
+func updateJSON(u *traceUpdate) *diffUpdateJSON {
+	if u == nil {
+		return nil
+	}
+	return &diffUpdateJSON{Index: u.index, GPA: fmt.Sprintf("%#x", u.gpa), PageType: u.pageType,
+		Source: u.source, Contents: u.contents, Digest: u.digest}
+}
+
+func traceJSON(name string, t *traceReader) diffTraceJSON {
+	j := diffTraceJSON{File: name, Updates: t.n}
+	if t.last != "" {
+		d := t.last
+		j.FinalDigest = &d
+	}
+	return j
+}
+
+func (td *traceDiff) toJSON(nameA, nameB string) *diffJSON {
+	j := &diffJSON{Identical: td.identical(), A: traceJSON(nameA, td.a), B: traceJSON(nameB, td.b),
+		BySource: make([]diffGroupJSON, 0, len(td.stats.groups))}
+	if td.first != nil {
+		f := &diffFirstJSON{A: updateJSON(td.firstA), B: updateJSON(td.firstB)}
+		if td.firstA != nil {
+			f.Index = td.firstA.index
+		} else {
+			f.Index = td.firstB.index
+		}
+		for _, k := range td.first {
+			f.How = append(f.How, jsonDiffKind(k))
+		}
+		j.FirstDifference = f
+	}
+	if td.firstDigestOnly >= 0 {
+		n := td.firstDigestOnly
+		j.DigestsDifferFrom = &n
+	}
+	for _, g := range td.stats.groups {
+		j.BySource = append(j.BySource, diffGroupJSON{Source: g.name, A: g.a, B: g.b, Differing: g.differ,
+			How: diffHowJSON{Contents: g.how["contents"], GPA: g.how["GPA"], PageType: g.how["page type"], Source: g.how["source"]}})
+	}
+	return j
 }
 
 func orNone(s string) string {

@@ -163,3 +163,108 @@ func TestDiffBinary(t *testing.T) {
 		}
 	}
 }
+
+func TestDiffJSON(t *testing.T) {
+	dir := t.TempDir()
+	base := exampleMeasureFlags(t)
+	with := func(flag, val string) []string {
+		a := slices.Clone(base)
+		a[slices.Index(a, flag)+1] = val
+		return a
+	}
+	a := writeTraceOf(t, dir, "a.jsonl", base...)
+	cmdline := writeTraceOf(t, dir, "cmdline.jsonl", with("--append", "console=hvc0")...)
+	vcpus := writeTraceOf(t, dir, "vcpus.jsonl", with("--vcpus", "6")...)
+	gce := writeTraceOf(t, dir, "gce.jsonl", append(with("--vcpu-type", "EPYC-Genoa"), "--vmm-type", "gce")...)
+	data, err := os.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	for i, l := range lines { // same inputs, every digest changed
+		j := strings.LastIndex(l, `"digest":"`) + len(`"digest":"`)
+		c := "0"
+		if l[j] == '0' {
+			c = "1"
+		}
+		lines[i] = l[:j] + c + l[j+1:]
+	}
+	digests := writeTestFile(t, dir, "digests.jsonl", []byte(strings.Join(lines, "\n")+"\n"))
+	empty := writeTestFile(t, dir, "empty.jsonl", nil)
+	bad := writeTestFile(t, dir, "bad.jsonl", []byte("{\n"))
+	final := func(p string) string {
+		r := runInProcess("diff", p, p)
+		return strings.Fields(strings.SplitN(r.stdout, "final digest ", 2)[1])[0]
+	}
+	finalA := final(a)
+	noDiff := `{"contents":0,"gpa":0,"page_type":0,"source":0}`
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want map[string]string // path → value; see checkJSONValues
+	}{
+		{"identical", []string{"diff", "--json", a, a}, 0, map[string]string{
+			"identical": "true", "a.file": a, "a.updates": "1075", "a.final_digest": finalA, "b.file": a,
+			"first_difference": "null", "digests_differ_from": "null",
+			"by_source.0.source": "ovmf", "by_source.0.a": "1024", "by_source.0.b": "1024", "by_source.0.differing": "0",
+			"by_source.0.how": noDiff, "by_source.3.source": "vmsa", "by_source.3.a": "4",
+		}},
+		{"command line", []string{"diff", a, cmdline, "--json"}, 3, map[string]string{
+			"identical": "false", "b.file": cmdline, "b.updates": "1075",
+			"first_difference.index": "1070", "first_difference.how": `["contents"]`,
+			"first_difference.a.index": "1070", "first_difference.a.source": "kernel-hashes", "first_difference.a.page_type": "NORMAL",
+			"first_difference.b.source": "kernel-hashes", "digests_differ_from": "null",
+			"by_source.2.source": "kernel-hashes", "by_source.2.differing": "1", "by_source.2.how": `{"contents":1,"gpa":0,"page_type":0,"source":0}`,
+			"by_source.0.differing": "0",
+		}},
+		{"more vCPUs", []string{"diff", "--json", a, vcpus}, 3, map[string]string{
+			"b.updates": "1077", "first_difference.index": "1075", "first_difference.how": `["extra"]`,
+			"first_difference.a": "null", "first_difference.b.source": "vmsa[4]", "first_difference.b.page_type": "VMSA",
+			"first_difference.b.gpa": "0xfffffffff000",
+			"by_source.3.source":     "vmsa", "by_source.3.a": "4", "by_source.3.b": "6", "by_source.3.differing": "0", "by_source.3.how": noDiff,
+		}},
+		{"fewer vCPUs", []string{"diff", "--json", vcpus, a}, 3, map[string]string{
+			"first_difference.how": `["extra"]`, "first_difference.b": "null", "first_difference.a.source": "vmsa[4]",
+		}},
+		{"gce", []string{"diff", "--json", a, gce}, 3, map[string]string{
+			"first_difference.index": "1024", "first_difference.how": `["page_type"]`,
+			"first_difference.a.page_type": "ZERO", "first_difference.b.page_type": "UNMEASURED",
+			"by_source.1.source": "metadata", "by_source.1.differing": "43", "by_source.1.how": `{"contents":0,"gpa":0,"page_type":43,"source":0}`,
+			"by_source.3.how": `{"contents":4,"gpa":4,"page_type":0,"source":0}`,
+		}},
+		{"start digest", []string{"diff", "--json", a, digests}, 3, map[string]string{
+			"identical": "false", "first_difference": "null", "digests_differ_from": "0", "by_source.0.differing": "0",
+		}},
+		{"empty", []string{"diff", "--json", empty, empty}, 0, map[string]string{
+			"identical": "true", "a.updates": "0", "a.final_digest": "null", "by_source": "[]",
+		}},
+		{"empty vs trace", []string{"diff", "--json", empty, a}, 3, map[string]string{
+			"first_difference.index": "0", "first_difference.a": "null", "first_difference.b.source": "ovmf+0x0",
+			"by_source.0.a": "0", "by_source.0.b": "1024",
+		}},
+		{"bad trace", []string{"diff", "--json", a, bad}, 1, nil},
+		{"one argument", []string{"diff", "--json", a}, 2, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runInProcess(tc.args...)
+			v := checkJSONRun(t, r, tc.code)
+			if v == nil {
+				return
+			}
+			checkKeys(t, r.stdout, "identical", "a", "b", "first_difference", "digests_differ_from", "by_source")
+			checkJSONValues(t, v, tc.want)
+			if fd, ok := jget(t, v, "first_difference").(map[string]any); ok {
+				for _, side := range []string{"a", "b"} {
+					if u, ok := fd[side].(map[string]any); ok {
+						if len(u) != 6 || len(jstr(u["contents"])) != 96 || len(jstr(u["digest"])) != 96 ||
+							!strings.HasPrefix(jstr(u["gpa"]), "0x") {
+							t.Errorf("first_difference.%s: %v", side, u)
+						}
+					}
+				}
+			}
+		})
+	}
+}

@@ -196,6 +196,7 @@ func runIDBlockVerify(args []string, stdout io.Writer) error {
 	blockB64 := fs.String("id-block", "", "the ID block, base64 (96 bytes)")
 	authB64 := fs.String("id-auth", "", "the ID auth structure, base64 (4096 bytes)")
 	measurement := fs.String("measurement", "", "also check the ID block's launch measurement (hex or base64)")
+	asJSON := fs.Bool("json", false, "print the result as a JSON object")
 	if err := parseFlags(fs, args, stdout, idblockVerifyUsage); err != nil {
 		return err
 	}
@@ -241,6 +242,28 @@ func runIDBlockVerify(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--id-auth: %w", err)
 	}
+	var failures []string
+	if err := v.Err(); err != nil {
+		failures = append(failures, err.Error())
+	}
+	if want != nil && *want != b.Measurement {
+		failures = append(failures, "the ID block's measurement is not "+hex.EncodeToString(want[:]))
+	}
+	if *asJSON {
+		if err := writeJSON(stdout, idblockVerifyJSON(b, v, want, failures)); err != nil {
+			return err
+		}
+	} else if err := printIDBlockVerify(stdout, b, v, want); err != nil {
+		return err
+	}
+	if len(failures) > 0 {
+		return &checkFailedError{msg: strings.Join(failures, "; ")}
+	}
+	return nil
+}
+
+// printIDBlockVerify prints the text form of idblock verify.
+func printIDBlockVerify(w io.Writer, b *idblock.Block, v *idblock.Verification, want *[idblock.MeasurementSize]byte) error {
 	var out bytes.Buffer
 	okText := func(ok bool) string {
 		if ok {
@@ -260,26 +283,80 @@ func runIDBlockVerify(args []string, stdout io.Writer) error {
 	} else {
 		fmt.Fprintln(&out, "author_key: none (AUTH_KEY_ALGO 0; launch with author-key-enabled=off, the default)")
 	}
-	var failures []string
-	if err := v.Err(); err != nil {
-		failures = append(failures, err.Error())
-	}
 	if want != nil && *want != b.Measurement {
 		fmt.Fprintf(&out, "measurement check: FAILED: want %s\n", hex.EncodeToString(want[:]))
-		failures = append(failures, "the ID block's measurement is not "+hex.EncodeToString(want[:]))
 	}
-	if _, err := stdout.Write(out.Bytes()); err != nil {
-		return err
+	_, err := w.Write(out.Bytes())
+	return err
+}
+
+// idblockVerifyOut is the output of idblock verify --json.
+type idblockVerifyOut struct {
+	OK                  bool              `json:"ok"`
+	IDBlock             idblockFieldsJSON `json:"id_block"`
+	IDBlockSignature    bool              `json:"id_block_signature_valid"`
+	IDKeyDigest         keyDigestJSON     `json:"id_key_digest"`
+	AuthorKeyEnabled    bool              `json:"author_key_enabled"`
+	IDKeySignature      *bool             `json:"id_key_signature_valid"` // null without an author key
+	AuthorKeyDigest     *keyDigestJSON    `json:"author_key_digest"`      // null without an author key
+	MeasurementExpected *string           `json:"measurement_expected"`   // null without --measurement
+	MeasurementMatches  *bool             `json:"measurement_matches"`    // null without --measurement
+	Failures            []string          `json:"failures"`
+}
+
+// idblockFieldsJSON are the fields of the ID block.
+type idblockFieldsJSON struct {
+	Measurement string `json:"measurement"`
+	FamilyID    string `json:"family_id"`
+	ImageID     string `json:"image_id"`
+	Version     uint32 `json:"version"`
+	GuestSVN    uint32 `json:"guest_svn"`
+	Policy      string `json:"policy"`
+}
+
+// keyDigestJSON is a key digest as the report holds it (hex) and as
+// snp-create-id-block prints it (base64).
+type keyDigestJSON struct {
+	Hex    string `json:"hex"`
+	Base64 string `json:"base64"`
+}
+
+func newKeyDigestJSON(d []byte) keyDigestJSON {
+	return keyDigestJSON{Hex: hex.EncodeToString(d), Base64: base64.StdEncoding.EncodeToString(d)}
+}
+
+func idblockVerifyJSON(b *idblock.Block, v *idblock.Verification, want *[idblock.MeasurementSize]byte, failures []string) *idblockVerifyOut {
+	j := &idblockVerifyOut{
+		OK: len(failures) == 0,
+		IDBlock: idblockFieldsJSON{
+			Measurement: hex.EncodeToString(b.Measurement[:]),
+			FamilyID:    hex.EncodeToString(b.FamilyID[:]),
+			ImageID:     hex.EncodeToString(b.ImageID[:]),
+			Version:     b.Version,
+			GuestSVN:    b.GuestSVN,
+			Policy:      fmt.Sprintf("%#x", b.Policy),
+		},
+		IDBlockSignature: v.BlockSignatureValid,
+		IDKeyDigest:      newKeyDigestJSON(v.IDKeyDigest[:]),
+		AuthorKeyEnabled: v.HasAuthorKey,
+		Failures:         append([]string{}, failures...),
 	}
-	if len(failures) > 0 {
-		return &checkFailedError{msg: strings.Join(failures, "; ")}
+	if v.HasAuthorKey {
+		ok := v.IDKeySignatureValid
+		d := newKeyDigestJSON(v.AuthorKeyDigest[:])
+		j.IDKeySignature, j.AuthorKeyDigest = &ok, &d
 	}
-	return nil
+	if want != nil {
+		w := hex.EncodeToString(want[:])
+		ok := *want == b.Measurement
+		j.MeasurementExpected, j.MeasurementMatches = &w, &ok
+	}
+	return j
 }
 
 func idblockUsage(w io.Writer, fs *pflag.FlagSet) {
 	fmt.Fprintln(w, "Usage: snpmeasure idblock --measurement M --id-key PEM [--author-key PEM] [flags]")
-	fmt.Fprintln(w, "       snpmeasure idblock verify --id-block B64 --id-auth B64 [--measurement M]")
+	fmt.Fprintln(w, "       snpmeasure idblock verify --id-block B64 --id-auth B64 [--measurement M] [--json]")
 	fmt.Fprintln(w, "\nSigns an SEV-SNP ID block for a launch measurement, as sev-snp-measure's")
 	fmt.Fprintln(w, "snp-create-id-block does, and prints (same format):")
 	fmt.Fprintln(w, "  id-block=<base64>,id-auth=<base64>   ready for QEMU's -object sev-snp-guest")
@@ -298,10 +375,14 @@ func idblockUsage(w io.Writer, fs *pflag.FlagSet) {
 }
 
 func idblockVerifyUsage(w io.Writer, fs *pflag.FlagSet) {
-	fmt.Fprintln(w, "Usage: snpmeasure idblock verify --id-block B64 --id-auth B64 [--measurement M]")
-	fmt.Fprintln(w, "       snpmeasure idblock verify 'id-block=<base64>,id-auth=<base64>'")
+	fmt.Fprintln(w, "Usage: snpmeasure idblock verify --id-block B64 --id-auth B64 [--measurement M] [--json]")
+	fmt.Fprintln(w, "       snpmeasure idblock verify 'id-block=<base64>,id-auth=<base64>' [--json]")
 	fmt.Fprintln(w, "\nChecks the ID block signature (ID key) and the ID key signature (author key) of")
 	fmt.Fprintln(w, "an ID auth structure and prints the ID block fields and the key digests.")
+	fmt.Fprintln(w, "With --json, prints one object: ok, id_block {measurement, family_id, image_id,")
+	fmt.Fprintln(w, "version, guest_svn, policy}, the signature results (id_block_signature_valid,")
+	fmt.Fprintln(w, "id_key_signature_valid), id_key_digest and author_key_digest as {hex, base64}")
+	fmt.Fprintln(w, "(null without an author key), the --measurement check and the failures.")
 	fmt.Fprintln(w, "\nFlags:")
 	fmt.Fprint(w, fs.FlagUsages())
 	fmt.Fprintln(w, "\nExample:")

@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/pem"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -265,6 +266,89 @@ func TestIDBlockVerify(t *testing.T) {
 	}
 	if r := rvCLI("idblock", "--help"); r.code != 0 || !strings.Contains(r.stdout, "author-key-enabled=on") {
 		t.Errorf("--help: exit %d", r.code)
+	}
+}
+
+func TestIDBlockVerifyJSON(t *testing.T) {
+	m := strings.Repeat("5a", 48)
+	sign := func(args ...string) idbOutput {
+		t.Helper()
+		r := runInProcess(append([]string{"idblock", "--measurement", m, "--id-key", idbIDKey}, args...)...)
+		if r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+		return parseIDBlockOutput(t, r.stdout)
+	}
+	o := sign("--author-key", idbAuthorKey, "--policy", "0x1f0000", "--guest-svn", "7", "--version", "2",
+		"--family-id", strings.Repeat("11", 16), "--image-id", strings.Repeat("22", 16))
+	noAuthor := sign()
+	b64hex := func(s string) string {
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hex.EncodeToString(b)
+	}
+	blk, _ := base64.StdEncoding.DecodeString(o.block)
+	auth, _ := base64.StdEncoding.DecodeString(o.auth)
+	mod := func(b []byte, off int, x byte) string {
+		c := append([]byte(nil), b...)
+		c[off] ^= x
+		return base64.StdEncoding.EncodeToString(c)
+	}
+	ok := map[string]string{
+		"ok": "true", "id_block.measurement": m, "id_block.family_id": strings.Repeat("11", 16),
+		"id_block.image_id": strings.Repeat("22", 16), "id_block.version": "2", "id_block.guest_svn": "7",
+		"id_block.policy": "0x1f0000", "id_block_signature_valid": "true",
+		"id_key_digest.base64": o.idKeyHash, "id_key_digest.hex": b64hex(o.idKeyHash),
+		"author_key_enabled": "true", "id_key_signature_valid": "true",
+		"author_key_digest.base64": o.authorKey, "author_key_digest.hex": b64hex(o.authorKey),
+		"measurement_expected": "null", "measurement_matches": "null", "failures": "[]",
+	}
+	with := func(base map[string]string, kv ...string) map[string]string {
+		w := maps.Clone(base)
+		for i := 0; i < len(kv); i += 2 {
+			w[kv[i]] = kv[i+1]
+		}
+		return w
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want map[string]string // path → value; see checkJSONValues
+	}{
+		{"ok", []string{"--json", "--id-block", o.block, "--id-auth", o.auth}, 0, ok},
+		{"line", []string{o.line1, "--json"}, 0, ok},
+		{"measurement matches", []string{"--json", o.line1, "--measurement", m}, 0,
+			with(ok, "measurement_expected", m, "measurement_matches", "true")},
+		{"no author key", []string{"--json", noAuthor.line1}, 0, map[string]string{
+			"ok": "true", "id_block.policy": "0x30000", "id_block.version": "1", "id_block.guest_svn": "0",
+			"id_block.family_id": strings.Repeat("00", 16), "id_key_digest.base64": noAuthor.idKeyHash,
+			"author_key_enabled": "false", "id_key_signature_valid": "null", "author_key_digest": "null",
+		}},
+		{"measurement differs", []string{"--json", o.line1, "--measurement", strings.Repeat("00", 48)}, 3,
+			with(ok, "ok", "false", "measurement_expected", strings.Repeat("00", 48), "measurement_matches", "false",
+				"failures", `["the ID block's measurement is not `+strings.Repeat("00", 48)+`"]`)},
+		{"policy changed", []string{"--json", "--id-block", mod(blk, idblock.OffBlockPolicy+2, 0x10), "--id-auth", o.auth}, 3,
+			with(ok, "ok", "false", "id_block.policy", "0xf0000", "id_block_signature_valid", "false",
+				"failures", `["ID block signature (ID key): signature does not verify"]`)},
+		{"id key signature", []string{"--json", "--id-block", o.block, "--id-auth", mod(auth, idblock.OffAuthIDKeySignature+5, 1)}, 3,
+			with(ok, "ok", "false", "id_key_signature_valid", "false",
+				"failures", `["ID key signature (author key): signature does not verify"]`)},
+		{"malformed", []string{"--json", "--id-block", o.block[:20], "--id-auth", o.auth}, 1, nil},
+		{"usage", []string{"--json", "--id-block", o.block}, 2, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runInProcess(append([]string{"idblock", "verify"}, tc.args...)...)
+			v := checkJSONRun(t, r, tc.code)
+			if v == nil {
+				return
+			}
+			checkKeys(t, r.stdout, "ok", "id_block", "id_block_signature_valid", "id_key_digest", "author_key_enabled",
+				"id_key_signature_valid", "author_key_digest", "measurement_expected", "measurement_matches", "failures")
+			checkJSONValues(t, v, tc.want)
+		})
 	}
 }
 

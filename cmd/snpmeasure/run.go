@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -111,4 +112,12 @@ func printTopUsage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nRun 'snpmeasure COMMAND --help' for a command's flags.")
 	fmt.Fprintln(w, "Exit status: 0 ok, 1 bad input, 2 bad usage, 3 a check did not match.")
+}
+
+// writeJSON prints v as the --json output of a command: 2-space indented,
+// one trailing newline.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

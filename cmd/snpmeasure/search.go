@@ -149,11 +149,11 @@ func printSearchMatches(w io.Writer, o *spaceOptions, want launchdigest.Digest, 
 		fmt.Fprintln(w, "was launched with. To see where a launch differs, compare --trace files with 'snpmeasure diff'.")
 		return
 	}
-	plural := "s"
+	plural, verb := "s", "match"
 	if len(matches) == 1 {
-		plural = ""
+		plural, verb = "", "matches"
 	}
-	fmt.Fprintf(w, "%d configuration%s match measurement %s (%s):\n", len(matches), plural, want, source)
+	fmt.Fprintf(w, "%d configuration%s %s measurement %s (%s):\n", len(matches), plural, verb, want, source)
 	for _, p := range matches {
 		fmt.Fprintf(w, "\nvcpus=%d vcpu-type=%s vcpu-sig=%#x vmm-type=%s guest-features=%#x\n",
 			p.VCPUs, searchTypeLabel(p.CPU), p.CPU.sig, p.VMM, p.GuestFeatures)

@@ -260,16 +260,22 @@ func printVerity(w io.Writer, res *verity.Result, name, dataDev, hashDev string,
 func runVerityVerify(args []string, stdout io.Writer) error {
 	fs := newFlagSet("verity verify")
 	v := addVerityFlags(fs, false)
+	asJSON := fs.Bool("json", false, "print the result as a JSON object")
 	if err := parseFlags(fs, args, stdout, func(w io.Writer, fs *pflag.FlagSet) {
 		fmt.Fprintln(w, "Usage: snpmeasure verity verify DATA HASHFILE ROOTHASH [flags]")
 		fmt.Fprintln(w, "\nRecomputes the hash tree of DATA and checks it against HASHFILE and ROOTHASH")
 		fmt.Fprintln(w, "(as 'veritysetup verify'). The parameters come from HASHFILE's superblock; with")
 		fmt.Fprintln(w, "--no-superblock they come from the flags.")
+		fmt.Fprintln(w, "With --json, prints one object: ok, data, hash_file, hash_algorithm, data_blocks,")
+		fmt.Fprintln(w, "root_hash (computed; null when the tree does not match the data), expected_root_hash")
+		fmt.Fprintln(w, "and mismatch: null, or the first mismatch {kind: root_hash, data_block or hash_block,")
+		fmt.Fprintln(w, "tree_level, hash_offset, block}.")
 		fmt.Fprintln(w, "\nFlags:")
 		fmt.Fprint(w, fs.FlagUsages())
 		fmt.Fprintln(w, "\nExample:")
 		fmt.Fprintln(w, "  snpmeasure verity verify rootfs.img rootfs.hash \\")
 		fmt.Fprintln(w, "    4392712ba01368efdf14b05c76f9e4df0d53664630b5d48632ed17a137f39076")
+		fmt.Fprintln(w, "  snpmeasure verity verify rootfs.img rootfs.hash $ROOTHASH --json | jq .mismatch")
 		fmt.Fprintln(w, "\nExit status: 0 the tree matches, 1 bad input, 2 bad usage, 3 mismatch.")
 	}); err != nil {
 		return err
@@ -308,23 +314,89 @@ func runVerityVerify(args []string, stdout io.Writer) error {
 	}
 	res, err := verity.VerifyFile(dataPath, hashPath, root, &p)
 	var me *verity.MismatchError
-	if errors.As(err, &me) {
-		if me.Root {
-			fmt.Fprintf(stdout, "root hash mismatch: the tree gives %x, expected %x\n", me.Got, me.Want)
-			return &checkFailedError{msg: fmt.Sprintf("%s: root hash does not match %s", hashPath, rootHex)}
-		}
-		what := fmt.Sprintf("data block %d of %s", me.Block, dataPath)
-		if me.Level > 0 {
-			what = fmt.Sprintf("hash block %d of tree level %d", me.Block, me.Level-1)
-		}
-		fmt.Fprintf(stdout, "%s: offset %#x: tree level %d does not match %s\n", hashPath, me.HashOffset, me.Level, what)
-		return &checkFailedError{msg: fmt.Sprintf("%s: hash tree does not match %s", hashPath, dataPath)}
-	}
-	if err != nil {
+	if err != nil && !errors.As(err, &me) {
 		return verityErr(dataPath, hashPath, err)
 	}
-	fmt.Fprintf(stdout, "%s: verified %d data blocks of %s, root hash %s\n", hashPath, res.Layout.DataBlocks, dataPath, res.RootHashHex())
+	if *asJSON {
+		if err := writeJSON(stdout, verityVerifyJSON(dataPath, hashPath, root, &p, res, me)); err != nil {
+			return err
+		}
+	}
+	if me != nil {
+		if me.Root {
+			if !*asJSON {
+				fmt.Fprintf(stdout, "root hash mismatch: the tree gives %x, expected %x\n", me.Got, me.Want)
+			}
+			return &checkFailedError{msg: fmt.Sprintf("%s: root hash does not match %s", hashPath, rootHex)}
+		}
+		if !*asJSON {
+			what := fmt.Sprintf("data block %d of %s", me.Block, dataPath)
+			if me.Level > 0 {
+				what = fmt.Sprintf("hash block %d of tree level %d", me.Block, me.Level-1)
+			}
+			fmt.Fprintf(stdout, "%s: offset %#x: tree level %d does not match %s\n", hashPath, me.HashOffset, me.Level, what)
+		}
+		return &checkFailedError{msg: fmt.Sprintf("%s: hash tree does not match %s", hashPath, dataPath)}
+	}
+	if !*asJSON {
+		fmt.Fprintf(stdout, "%s: verified %d data blocks of %s, root hash %s\n", hashPath, res.Layout.DataBlocks, dataPath, res.RootHashHex())
+	}
 	return nil
+}
+
+// verityVerifyOut is the output of verity verify --json.
+type verityVerifyOut struct {
+	OK               bool                `json:"ok"`
+	Data             string              `json:"data"`
+	HashFile         string              `json:"hash_file"`
+	HashAlgorithm    string              `json:"hash_algorithm"`
+	DataBlocks       *uint64             `json:"data_blocks"`
+	RootHash         *string             `json:"root_hash"` // computed; null when the tree does not match the data
+	ExpectedRootHash string              `json:"expected_root_hash"`
+	Mismatch         *verityMismatchJSON `json:"mismatch"`
+}
+
+// verityMismatchJSON is the first mismatch: the root hash, or the first
+// stored hash block (at hash_offset, of tree level tree_level) whose content
+// differs from the digests of the blocks below it; block is the first of
+// those (a data block for tree level 0, a hash block of tree_level-1 above).
+type verityMismatchJSON struct {
+	Kind       string  `json:"kind"` // root_hash, data_block or hash_block
+	TreeLevel  *int    `json:"tree_level"`
+	HashOffset *int64  `json:"hash_offset"`
+	Block      *uint64 `json:"block"`
+}
+
+func verityVerifyJSON(dataPath, hashPath string, root []byte, p *verity.Params, res *verity.Result, me *verity.MismatchError) *verityVerifyOut {
+	j := &verityVerifyOut{OK: me == nil, Data: dataPath, HashFile: hashPath, HashAlgorithm: p.Algorithm,
+		ExpectedRootHash: hex.EncodeToString(root)}
+	if res != nil {
+		j.HashAlgorithm = res.Params.Algorithm
+		if res.Layout != nil {
+			n := res.Layout.DataBlocks
+			j.DataBlocks = &n
+		}
+		if res.RootHash != nil {
+			h := res.RootHashHex()
+			j.RootHash = &h
+		}
+	}
+	switch {
+	case me == nil:
+	case me.Root:
+		j.Mismatch = &verityMismatchJSON{Kind: "root_hash"}
+		if j.RootHash == nil {
+			h := hex.EncodeToString(me.Got)
+			j.RootHash = &h
+		}
+	default:
+		m := &verityMismatchJSON{Kind: "data_block", TreeLevel: &me.Level, HashOffset: &me.HashOffset, Block: &me.Block}
+		if me.Level > 0 {
+			m.Kind = "hash_block"
+		}
+		j.Mismatch = m
+	}
+	return j
 }
 
 func anyChanged(fs *pflag.FlagSet, names ...string) bool {

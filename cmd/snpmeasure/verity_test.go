@@ -164,6 +164,83 @@ func TestVerityCLI(t *testing.T) {
 	}
 }
 
+func TestVerityVerifyJSON(t *testing.T) {
+	dir := t.TempDir()
+	data := verityImage(t, dir, 300*4096+1234)
+	hash := filepath.Join(dir, "root.hash")
+	r := runInProcess("verity", "format", data, hash, "--salt", veritySalt, "--uuid", verityUUID)
+	if r.code != 0 {
+		t.Fatalf("format: %d %s", r.code, r.stderr)
+	}
+	root := field(r.stdout, "Root hash")
+	nosb := filepath.Join(dir, "nosb.hash")
+	r = runInProcess("verity", "format", data, nosb, "--no-superblock", "--salt", veritySalt, "--hash", "sha512")
+	if r.code != 0 {
+		t.Fatalf("format: %d %s", r.code, r.stderr)
+	}
+	root512 := field(r.stdout, "Root hash")
+	copyFile := func(src, name string, off int64, b []byte) string {
+		t.Helper()
+		c, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(c[off:], b)
+		return writeTestFile(t, dir, name, c)
+	}
+	badData := copyFile(data, "bad.img", 42*4096+100, []byte{0xff, 0xee})
+	badHash := copyFile(hash, "bad.hash", 4096+50, []byte{0xff}) // the first stored hash block
+	wrong := strings.Repeat("0", 64)
+	noMismatch := map[string]string{"mismatch": "null"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want map[string]string // path → value; see checkJSONValues
+	}{
+		{"ok", []string{data, hash, root, "--json"}, 0, map[string]string{
+			"ok": "true", "data": data, "hash_file": hash, "hash_algorithm": "sha256", "data_blocks": "300",
+			"root_hash": root, "expected_root_hash": root, "mismatch": "null",
+		}},
+		{"upper-case root hash", []string{"--json", data, hash, strings.ToUpper(root)}, 0, map[string]string{
+			"ok": "true", "root_hash": root, "expected_root_hash": root,
+		}},
+		{"no superblock, sha512", []string{"--json", data, nosb, root512, "--no-superblock", "--salt", veritySalt, "--hash", "sha512"}, 0,
+			map[string]string{"ok": "true", "hash_algorithm": "sha512", "data_blocks": "300", "root_hash": root512}},
+		{"data blocks", []string{"--json", data, hash, root, "--data-blocks", "300"}, 0, noMismatch},
+		{"wrong root", []string{"--json", data, hash, wrong}, 3, map[string]string{
+			"ok": "false", "root_hash": root, "expected_root_hash": wrong, "data_blocks": "300",
+			"mismatch": `{"block":null,"hash_offset":null,"kind":"root_hash","tree_level":null}`,
+		}},
+		{"corrupt data", []string{"--json", badData, hash, root}, 3, map[string]string{
+			"ok": "false", "data": badData, "root_hash": "null", "expected_root_hash": root, "data_blocks": "300",
+			"mismatch": `{"block":42,"hash_offset":8192,"kind":"data_block","tree_level":0}`,
+		}},
+		{"corrupt tree", []string{"--json", data, badHash, root}, 3, map[string]string{
+			"ok": "false", "hash_file": badHash, "root_hash": "null", "mismatch.kind": "hash_block", "mismatch.tree_level": "1",
+			"mismatch.hash_offset": "4096",
+		}},
+		{"missing hash file", []string{"--json", data, filepath.Join(dir, "nope"), root}, 1, nil},
+		{"usage", []string{"--json", data, hash}, 2, nil},
+		{"bad root", []string{"--json", data, hash, "abcd"}, 2, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runInProcess(append([]string{"verity", "verify"}, tc.args...)...)
+			v := checkJSONRun(t, r, tc.code)
+			if v == nil {
+				return
+			}
+			checkKeys(t, r.stdout, "ok", "data", "hash_file", "hash_algorithm", "data_blocks", "root_hash", "expected_root_hash", "mismatch")
+			checkJSONValues(t, v, tc.want)
+			if tc.code == 3 {
+				var out struct{ Mismatch json.RawMessage }
+				json.Unmarshal([]byte(r.stdout), &out)
+				checkKeys(t, string(out.Mismatch), "kind", "tree_level", "hash_offset", "block")
+			}
+		})
+	}
+}
+
 // TestVerityBinary runs the built binary for the exit statuses.
 func TestVerityBinary(t *testing.T) {
 	dir := t.TempDir()
