@@ -74,7 +74,7 @@ func TestIDBlockVectors(t *testing.T) {
 					b, _ := base64.StdEncoding.DecodeString(f[0])
 					measurement = hex.EncodeToString(b)
 				}
-				r := rvCLI("idblock", "--measurement", measurement, spelling[0], idbIDKey, spelling[1], idbAuthorKey)
+				r := runInProcess("idblock", "--measurement", measurement, spelling[0], idbIDKey, spelling[1], idbAuthorKey)
 				if r.code != 0 {
 					t.Fatalf("exit %d: %s", r.code, r.stderr)
 				}
@@ -87,7 +87,7 @@ func TestIDBlockVectors(t *testing.T) {
 					{"idblock", "verify", o.line1},
 					{"idblock", "verify", "--id-block", o.block, "--id-auth", o.auth, "--measurement", f[0]},
 				} {
-					v := rvCLI(args...)
+					v := runInProcess(args...)
 					if v.code != 0 || !strings.Contains(v.stdout, "id_key_hash: "+f[2]) || !strings.Contains(v.stdout, "author_key: "+f[3]) ||
 						strings.Count(v.stdout, ": ok\n") != 2 || !strings.Contains(v.stdout, "author-key-enabled=on") {
 						t.Errorf("verify: exit %d\n%s%s", v.code, v.stdout, v.stderr)
@@ -115,7 +115,7 @@ func TestIDBlockFields(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := rvCLI(append([]string{"idblock", "--measurement", m, "--id-key", idbIDKey}, tc.args...)...)
+			r := runInProcess(append([]string{"idblock", "--measurement", m, "--id-key", idbIDKey}, tc.args...)...)
 			if r.code != 0 {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
 			}
@@ -132,7 +132,7 @@ func TestIDBlockFields(t *testing.T) {
 			if binary.LittleEndian.Uint32(rawAuth[4:]) != 0 {
 				t.Error("AUTH_KEY_ALGO is set without an author key")
 			}
-			v := rvCLI("idblock", "verify", "--id-block", o.block, "--id-auth", o.auth)
+			v := runInProcess("idblock", "verify", "--id-block", o.block, "--id-auth", o.auth)
 			if v.code != 0 || !strings.Contains(v.stdout, "author_key: none") {
 				t.Errorf("verify: exit %d\n%s%s", v.code, v.stdout, v.stderr)
 			}
@@ -159,14 +159,14 @@ func TestIDBlockKeyFormats(t *testing.T) {
 	idbWriteFile(t, p256f, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
 	m := strings.Repeat("00", 48)
 
-	r := rvCLI("idblock", "--measurement", m, "--id-key", pk8, "--author-key", idbAuthorKey)
+	r := runInProcess("idblock", "--measurement", m, "--id-key", pk8, "--author-key", idbAuthorKey)
 	if r.code != 0 {
 		t.Fatalf("PKCS #8: exit %d: %s", r.code, r.stderr)
 	}
 	if o := parseIDBlockOutput(t, r.stdout); o.idKeyHash != "hwt+NcU/inLQ0yL3WrKvgmJ5Kq9leWIs5BMcPyHyied8sFYKXjuQs5MuZ07HCcsU" {
 		t.Errorf("id key hash %s", o.idKeyHash)
 	}
-	r = rvCLI("idblock", "--measurement", m, "--id-key", p256f)
+	r = runInProcess("idblock", "--measurement", m, "--id-key", p256f)
 	if r.code != 1 || !strings.Contains(r.stderr, "p256.pem: key is on curve P-256, want P-384") {
 		t.Errorf("P-256: exit %d: %s", r.code, r.stderr)
 	}
@@ -208,7 +208,7 @@ func TestIDBlockErrors(t *testing.T) {
 		{"author key dir", []string{"--measurement", m, "--id-key", idbIDKey, "--author-key", idbTestdata}, 1, "is a directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := rvCLI(append([]string{"idblock"}, tc.args...)...)
+			r := runInProcess(append([]string{"idblock"}, tc.args...)...)
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) || r.stdout != "" {
 				t.Errorf("exit %d, stderr %q; want %d and %q", r.code, r.stderr, tc.code, tc.msg)
 			}
@@ -220,7 +220,7 @@ func TestIDBlockErrors(t *testing.T) {
 // measurement check fails, 1 for malformed data, 2 for bad usage.
 func TestIDBlockVerify(t *testing.T) {
 	m := strings.Repeat("5a", 48)
-	r := rvCLI("idblock", "--measurement", m, "--id-key", idbIDKey, "--author-key", idbAuthorKey)
+	r := runInProcess("idblock", "--measurement", m, "--id-key", idbIDKey, "--author-key", idbAuthorKey)
 	if r.code != 0 {
 		t.Fatal(r.stderr)
 	}
@@ -252,7 +252,7 @@ func TestIDBlockVerify(t *testing.T) {
 		{"line and flags", []string{o.line1, "--id-block", o.block}, 2, "not both"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := rvCLI(append([]string{"idblock", "verify"}, tc.args...)...)
+			r := runInProcess(append([]string{"idblock", "verify"}, tc.args...)...)
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) {
 				t.Errorf("exit %d, stderr %q; want %d and %q\n%s", r.code, r.stderr, tc.code, tc.msg, r.stdout)
 			}
@@ -261,10 +261,10 @@ func TestIDBlockVerify(t *testing.T) {
 			}
 		})
 	}
-	if r := rvCLI("idblock", "verify", "--help"); r.code != 0 || !strings.Contains(r.stdout, "Exit status") {
+	if r := runInProcess("idblock", "verify", "--help"); r.code != 0 || !strings.Contains(r.stdout, "Exit status") {
 		t.Errorf("verify --help: exit %d", r.code)
 	}
-	if r := rvCLI("idblock", "--help"); r.code != 0 || !strings.Contains(r.stdout, "author-key-enabled=on") {
+	if r := runInProcess("idblock", "--help"); r.code != 0 || !strings.Contains(r.stdout, "author-key-enabled=on") {
 		t.Errorf("--help: exit %d", r.code)
 	}
 }
@@ -355,7 +355,7 @@ func TestIDBlockVerifyJSON(t *testing.T) {
 // FuzzIDBlockVerify feeds arbitrary ID block and ID auth strings to
 // 'idblock verify': it must never panic and only use the documented statuses.
 func FuzzIDBlockVerify(f *testing.F) {
-	r := rvCLI("idblock", "--measurement", strings.Repeat("00", 48), "--id-key", idbIDKey, "--author-key", idbAuthorKey)
+	r := runInProcess("idblock", "--measurement", strings.Repeat("00", 48), "--id-key", idbIDKey, "--author-key", idbAuthorKey)
 	if r.code != 0 {
 		f.Fatal(r.stderr)
 	}
@@ -364,7 +364,7 @@ func FuzzIDBlockVerify(f *testing.F) {
 	f.Add("", "")
 	f.Add(blk, strings.Repeat("A", 5464))
 	f.Fuzz(func(t *testing.T, blk, auth string) {
-		r := rvCLI("idblock", "verify", "--id-block="+blk, "--id-auth="+auth)
+		r := runInProcess("idblock", "verify", "--id-block="+blk, "--id-auth="+auth)
 		switch r.code {
 		case 0, 1, 2, 3:
 		default:

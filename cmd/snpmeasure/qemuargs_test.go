@@ -12,7 +12,7 @@ import (
 // qaArgv runs qemu-args --style argv and returns the QEMU argv.
 func qaArgv(t *testing.T, args ...string) []string {
 	t.Helper()
-	r := rvCLI(append([]string{"qemu-args", "--style", "argv"}, args...)...)
+	r := runInProcess(append([]string{"qemu-args", "--style", "argv"}, args...)...)
 	if r.code != 0 {
 		t.Fatalf("qemu-args %q: exit %d: %s", args, r.code, r.stderr)
 	}
@@ -35,7 +35,7 @@ func qaOption(argv []string, opt string, n int) string {
 // qaMeasure is the single measurement of a configuration.
 func qaMeasure(t *testing.T, args ...string) string {
 	t.Helper()
-	r := rvCLI(append([]string{"measure", "--mode", "snp"}, args...)...)
+	r := runInProcess(append([]string{"measure", "--mode", "snp"}, args...)...)
 	if r.code != 0 {
 		t.Fatalf("measure: exit %d: %s", r.code, r.stderr)
 	}
@@ -95,7 +95,7 @@ func TestQemuArgs(t *testing.T) {
 					margs = append(margs, tc.args[i], tc.args[i+1])
 				}
 			}
-			r := rvCLI(append([]string{"qemu-args"}, tc.args...)...)
+			r := runInProcess(append([]string{"qemu-args"}, tc.args...)...)
 			if r.code != 0 {
 				t.Fatal(r.stderr)
 			}
@@ -110,7 +110,7 @@ func TestQemuArgs(t *testing.T) {
 }
 
 func TestQemuArgsShellQuoting(t *testing.T) {
-	r := rvCLI("qemu-args", "--ovmf", rvIn("sid-OVMF.amdsev.fd"), "--vcpus", "1", "--vcpu-type", "EPYC-v4",
+	r := runInProcess("qemu-args", "--ovmf", rvIn("sid-OVMF.amdsev.fd"), "--vcpus", "1", "--vcpu-type", "EPYC-v4",
 		"--kernel", rvIn("empty"), "--append", "a 'b' $c")
 	if r.code != 0 {
 		t.Fatal(r.stderr)
@@ -132,7 +132,7 @@ func TestQemuArgsIDBlock(t *testing.T) {
 		"--kernel", rvIn("synth-kernel-12345.bin"), "--append", "console=ttyS0"}
 	m := qaMeasure(t, cfg...)
 	mk := func(t *testing.T, extra ...string) idbOutput {
-		r := rvCLI(append([]string{"idblock", "--measurement", m, "--id-key", idbIDKey}, extra...)...)
+		r := runInProcess(append([]string{"idblock", "--measurement", m, "--id-key", idbIDKey}, extra...)...)
 		if r.code != 0 {
 			t.Fatal(r.stderr)
 		}
@@ -162,7 +162,7 @@ func TestQemuArgsIDBlock(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append(append([]string{"qemu-args", "--style", "argv"}, cfg...), tc.args...)
-			r := rvCLI(args...)
+			r := runInProcess(args...)
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) {
 				t.Fatalf("exit %d, stderr %q; want %d and %q", r.code, r.stderr, tc.code, tc.msg)
 			}
@@ -209,13 +209,13 @@ func TestQemuArgsRefuses(t *testing.T) {
 		{"policy", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--policy", "0x0"}, 2, "bit 17"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := rvCLI(append([]string{"qemu-args"}, tc.args...)...)
+			r := runInProcess(append([]string{"qemu-args"}, tc.args...)...)
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) || r.stdout != "" {
 				t.Errorf("exit %d, stderr %q, stdout %q; want %d and %q", r.code, r.stderr, r.stdout, tc.code, tc.msg)
 			}
 		})
 	}
-	if r := rvCLI("qemu-args", "--help"); r.code != 0 || !strings.Contains(r.stdout, "QEMU 9.1") {
+	if r := runInProcess("qemu-args", "--help"); r.code != 0 || !strings.Contains(r.stdout, "QEMU 9.1") {
 		t.Errorf("--help: exit %d", r.code)
 	}
 }

@@ -25,19 +25,6 @@ const rvGoldenDir = "../../refvalues/testdata"
 
 func rvIn(name string) string { return filepath.Join(rvInputs, name) }
 
-// rvResult is the outcome of one in-process CLI run.
-type rvResult struct {
-	stdout, stderr string
-	code           int
-}
-
-// rvCLI runs the CLI through run() and exitCode(), as main does.
-func rvCLI(args ...string) rvResult {
-	var out, errb bytes.Buffer
-	code := exitCode(run(args, &out, &errb), &errb)
-	return rvResult{stdout: out.String(), stderr: errb.String(), code: code}
-}
-
 // rvImage is a kernel-hashes capable firmware with a kernel, initrd and command line.
 func rvImage() []string {
 	return []string{
@@ -50,7 +37,7 @@ func rvImage() []string {
 
 func rvDoc(t *testing.T, args ...string) (*refvalues.Document, string) {
 	t.Helper()
-	r := rvCLI(append([]string{"refvalues"}, args...)...)
+	r := runInProcess(append([]string{"refvalues"}, args...)...)
 	if r.code != 0 {
 		t.Fatalf("refvalues %q: exit %d: %s", args, r.code, r.stderr)
 	}
@@ -86,7 +73,7 @@ func TestRefvaluesMatchMeasure(t *testing.T) {
 			margs := append([]string{"measure", "--mode", "snp"}, rvImage()...)
 			margs = append(margs, "--vcpus", strconv.Itoa(m.VCPUs), "--vcpu-type", m.VCPUType,
 				"--vmm-type", m.VMMType, "--guest-features", m.GuestFeatures.String())
-			r := rvCLI(margs...)
+			r := runInProcess(margs...)
 			if r.code != 0 {
 				t.Fatalf("measure: exit %d: %s", r.code, r.stderr)
 			}
@@ -163,7 +150,7 @@ func TestRefvaluesConformanceVectors(t *testing.T) {
 		}
 		n++
 		t.Run(f[0], func(t *testing.T) {
-			r := rvCLI(args...)
+			r := runInProcess(args...)
 			if r.code != 0 {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
 			}
@@ -219,7 +206,7 @@ func rvSplitArgs(s string) ([]string, bool) {
 
 // TestRefvaluesSignaturesAndOVMFHash covers --vcpu-sig and --snp-ovmf-hash.
 func TestRefvaluesSignaturesAndOVMFHash(t *testing.T) {
-	r := rvCLI("measure", "--mode", "snp:ovmf-hash", "--ovmf", rvIn("fx-ovmf_AmdSev_suffix.bin"))
+	r := runInProcess("measure", "--mode", "snp:ovmf-hash", "--ovmf", rvIn("fx-ovmf_AmdSev_suffix.bin"))
 	if r.code != 0 {
 		t.Fatal(r.stderr)
 	}
@@ -247,7 +234,7 @@ func TestRefvaluesSignaturesAndOVMFHash(t *testing.T) {
 				}
 				margs := append(append(append([]string{"--mode", "snp"}, base...), tc.extra...), "--vcpus", strconv.Itoa(m.VCPUs),
 					"--vcpu-sig", m.VCPUSig.String(), "--vmm-type", m.VMMType, "--guest-features", m.GuestFeatures.String())
-				r := rvCLI(margs...)
+				r := runInProcess(margs...)
 				if r.code != 0 || strings.TrimSpace(r.stdout) != m.Measurement.String() {
 					t.Errorf("%+v: measure says %q %s", m, r.stdout, r.stderr)
 				}
@@ -268,11 +255,11 @@ func TestRefvaluesFormats(t *testing.T) {
 		t.Fatal("the space has no repeated measurement (EPYC-v4 and EPYC-v1 share a signature)")
 	}
 	out := func(t *testing.T, format string) []byte {
-		r := rvCLI(append([]string{"refvalues", "--format", format}, args...)...)
+		r := runInProcess(append([]string{"refvalues", "--format", format}, args...)...)
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		if again := rvCLI(append([]string{"refvalues", "--format", format}, args...)...); again.stdout != r.stdout {
+		if again := runInProcess(append([]string{"refvalues", "--format", format}, args...)...); again.stdout != r.stdout {
 			t.Fatal("two runs differ")
 		}
 		return []byte(r.stdout)
@@ -346,7 +333,7 @@ func TestRefvaluesFormats(t *testing.T) {
 	}
 	t.Run("output file", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "rv.cbor")
-		r := rvCLI(append([]string{"refvalues", "--format", "corim", "-o", path}, args...)...)
+		r := runInProcess(append([]string{"refvalues", "--format", "corim", "-o", path}, args...)...)
 		if r.code != 0 || r.stdout != "" {
 			t.Fatalf("exit %d, stdout %q: %s", r.code, r.stdout, r.stderr)
 		}
@@ -370,7 +357,7 @@ func TestRefvaluesGolden(t *testing.T) {
 		{"rvps", "cli.rvps.json"},
 	} {
 		t.Run(tc.format, func(t *testing.T) {
-			r := rvCLI(append([]string{"refvalues", "--format", tc.format}, args...)...)
+			r := runInProcess(append([]string{"refvalues", "--format", tc.format}, args...)...)
 			if r.code != 0 {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
 			}
@@ -415,7 +402,7 @@ func TestRefvaluesErrors(t *testing.T) {
 		{"output dir", []string{"--ovmf", fw, "--vcpus", "1", "-o", filepath.Join(t.TempDir(), "no", "such", "rv.json")}, 1, "rv.json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := rvCLI(append([]string{"refvalues"}, tc.args...)...)
+			r := runInProcess(append([]string{"refvalues"}, tc.args...)...)
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) || r.stdout != "" {
 				t.Errorf("exit %d, stderr %q, stdout %q; want exit %d and %q", r.code, r.stderr, r.stdout, tc.code, tc.msg)
 			}
@@ -424,7 +411,7 @@ func TestRefvaluesErrors(t *testing.T) {
 			}
 		})
 	}
-	if r := rvCLI("refvalues", "--help"); r.code != 0 || !strings.Contains(r.stdout, "--format") {
+	if r := runInProcess("refvalues", "--help"); r.code != 0 || !strings.Contains(r.stdout, "--format") {
 		t.Errorf("--help: exit %d", r.code)
 	}
 }
