@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Times snpmeasure against the tools it replaces, on this machine, and prints
-# a Markdown table (the one in docs/performance.md):
+# a Markdown table (the one in the README, "Performance and robustness"):
 #
 #   a) a plain SNP measurement of testdata/inputs/sid-OVMF.amdsev.fd with
 #      synth-kernel-12345.bin and the 5 MB initrd: snpmeasure against
