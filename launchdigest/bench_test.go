@@ -16,7 +16,7 @@ import (
 //
 //	go test ./launchdigest -run '^$' -bench . -benchmem
 //
-// The numbers are recorded in docs/performance.md.
+// The numbers are recorded in the README ("Performance and robustness").
 
 // benchData returns n pseudo-random bytes (fixed seed: every run hashes the same data).
 func benchData(n int) []byte {

@@ -10,7 +10,7 @@ import (
 // streamBufSize is the read size of the streaming hashers; two buffers are in
 // flight, so a hash in progress costs 2 × streamBufSize of memory. Both
 // buffers stay in the CPUs' L2 caches at 256 KiB: with 1 MiB buffers,
-// hashing a 1 GiB initrd took 20% longer (bench/compare.sh, docs/performance.md).
+// hashing a 1 GiB initrd took 20% longer (bench/compare.sh; see the README).
 const streamBufSize = 256 << 10
 
 var streamBufs = sync.Pool{New: func() any { b := make([]byte, streamBufSize); return &b }}

@@ -3,7 +3,7 @@
 // encoders:
 //
 //   - JSON (FormatJSON): the snpmeasure reference values document, schema
-//     SchemaURI version 1, documented in docs/refvalues.md. Encoding is
+//     SchemaURI version 1, documented in the README (section "refvalues"). Encoding is
 //     deterministic: the same document gives the same bytes.
 //   - RVPS (FormatRVPS): a message for the Confidential Containers Trustee
 //     reference value provider service (rvps-tool register, or a POST to the

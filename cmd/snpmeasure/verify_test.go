@@ -23,7 +23,7 @@ import (
 
 var updateReports = flag.Bool("update-reports", false, "rewrite testdata/reports with freshly signed test reports")
 
-// reportsDir holds the signed example reports of docs/checking.md.
+// reportsDir holds the signed example reports of the README's "Checking a report".
 const reportsDir = "testdata/reports"
 
 var (
@@ -357,7 +357,7 @@ func TestVerifyBinaryExitCodes(t *testing.T) {
 }
 
 // TestVerifyExampleReports checks the signed example reports of
-// docs/checking.md; -update-reports rewrites them.
+// the README; -update-reports rewrites them.
 func TestVerifyExampleReports(t *testing.T) {
 	rep := filepath.Join(reportsDir, "milan-4vcpu.bin")
 	chain := filepath.Join(reportsDir, "test-chain.pem")
