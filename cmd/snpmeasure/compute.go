@@ -186,24 +186,8 @@ func (c *measureConfig) compute() (*measureResult, error) {
 	case modeSVSM:
 		return c.computeSVSM(fw, res)
 	}
-	// SNP: fail early on firmware that cannot launch an SNP guest, before
-	// reading anything large.
-	if !fw.image.HasMetadata {
-		return nil, fmt.Errorf("%s: %w", fw.path, launchdigest.ErrNoMetadata)
-	}
-	if c.hasKernel {
-		if _, ok := fw.image.KernelHashesSection(); !ok {
-			return nil, fmt.Errorf("%s: %w", fw.path, launchdigest.ErrNoKernelHashes)
-		}
-	}
-	wait := c.asyncHashes()
-	var pages []launchdigest.Digest
-	var perr error
-	if c.ovmfHash == nil {
-		pages, perr = fw.pages()
-	}
-	k, kerr := wait()
-	if err := errors.Join(perr, kerr); err != nil {
+	pages, k, err := c.snpInputs(fw)
+	if err != nil {
 		return nil, err
 	}
 	res.hashes = k
@@ -218,6 +202,31 @@ func (c *measureConfig) compute() (*measureResult, error) {
 		res.vmsaPages = repeatVMSA(bsp, ap, c.vcpus.Count)
 	}
 	return res, nil
+}
+
+// snpInputs checks that the firmware can launch the SNP guest asked for,
+// before reading anything large, then hashes its pages (unless
+// --snp-ovmf-hash replaces them) while the kernel and initrd are hashed.
+func (c *measureConfig) snpInputs(fw *firmwareFile) ([]launchdigest.Digest, *launchdigest.KernelHashes, error) {
+	if !fw.image.HasMetadata {
+		return nil, nil, fmt.Errorf("%s: %w", fw.path, launchdigest.ErrNoMetadata)
+	}
+	if c.hasKernel {
+		if _, ok := fw.image.KernelHashesSection(); !ok {
+			return nil, nil, fmt.Errorf("%s: %w", fw.path, launchdigest.ErrNoKernelHashes)
+		}
+	}
+	wait := c.asyncHashes()
+	var pages []launchdigest.Digest
+	var perr error
+	if c.ovmfHash == nil {
+		pages, perr = fw.pages()
+	}
+	k, kerr := wait()
+	if err := errors.Join(perr, kerr); err != nil {
+		return nil, nil, err
+	}
+	return pages, k, nil
 }
 
 func repeatVMSA(bsp, ap *vmsa.Page, n int) []*vmsa.Page {

@@ -30,6 +30,7 @@ type spaceOptions struct {
 	ovmf, kernel, initrd, appendArg, ovmfHash, mode     string
 	vcpus, vcpuTypes, vcpuSigs, vmmTypes, guestFeatures string
 	fs                                                  *pflag.FlagSet
+	ovmfDigest                                          *launchdigest.Digest // parsed --snp-ovmf-hash
 }
 
 func addSpaceFlags(fs *pflag.FlagSet, d spaceDefaults) *spaceOptions {
@@ -110,9 +111,11 @@ func (o *spaceOptions) parseSpace() (*space, error) {
 		return nil, usagef("--vcpu-type and --vcpu-sig both give the vCPU models: use one")
 	}
 	if o.ovmfHash != "" {
-		if _, err := launchdigest.ParseDigest(strings.ToLower(o.ovmfHash)); err != nil {
+		d, err := parseFromHex(o.ovmfHash)
+		if err != nil {
 			return nil, usagef("--snp-ovmf-hash: %v", err)
 		}
+		o.ovmfDigest = &d
 	}
 	s := &space{}
 	var err error
@@ -256,46 +259,21 @@ type spaceInputs struct {
 	ovmfHash *launchdigest.Digest
 }
 
-// loadSpaceInputs opens and hashes the firmware, kernel and initrd once.
-// The caller closes in.fw.
+// loadSpaceInputs opens and hashes the firmware, kernel and initrd once;
+// parseSpace must have run. The caller closes in.fw.
 func (o *spaceOptions) loadSpaceInputs() (*spaceInputs, error) {
-	in := &spaceInputs{}
-	if o.ovmfHash != "" {
-		d, err := launchdigest.ParseDigest(strings.ToLower(o.ovmfHash))
-		if err != nil {
-			return nil, usagef("--snp-ovmf-hash: %v", err)
-		}
-		in.ovmfHash = &d
-	}
 	fw, err := openFirmware(o.ovmf)
 	if err != nil {
 		return nil, err
 	}
-	in.fw = fw
-	fail := func(err error) (*spaceInputs, error) { fw.Close(); return nil, err }
-	if !fw.image.HasMetadata {
-		return fail(fmt.Errorf("%s: %w", fw.path, launchdigest.ErrNoMetadata))
+	c := &measureConfig{opts: &measureOptions{kernel: o.kernel, initrd: o.initrd, appendArg: o.appendArg},
+		hasKernel: o.kernel != "", ovmfHash: o.ovmfDigest}
+	pages, k, err := c.snpInputs(fw)
+	if err != nil {
+		fw.Close()
+		return nil, err
 	}
-	c := &measureConfig{opts: &measureOptions{kernel: o.kernel, initrd: o.initrd, appendArg: o.appendArg}, hasKernel: o.kernel != ""}
-	if c.hasKernel {
-		if _, ok := fw.image.KernelHashesSection(); !ok {
-			return fail(fmt.Errorf("%s: %w", fw.path, launchdigest.ErrNoKernelHashes))
-		}
-	}
-	wait := c.asyncHashes()
-	var perr error
-	if in.ovmfHash == nil {
-		in.pages, perr = fw.pages()
-	}
-	k, kerr := wait()
-	if perr != nil {
-		return fail(perr)
-	}
-	if kerr != nil {
-		return fail(kerr)
-	}
-	in.kernel = k
-	return in, nil
+	return &spaceInputs{fw: fw, pages: pages, kernel: k, ovmfHash: o.ovmfDigest}, nil
 }
 
 // enumerate computes every configuration of s, measuring the shared part
