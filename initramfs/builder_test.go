@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/snpmeasure/snpmeasure/internal/testtool"
 )
 
 func buildFile(t testing.TB, c Compression, mtime uint32, srcs ...string) ([]byte, *BuildResult) {
@@ -181,7 +183,7 @@ func TestInitramfsBuildLayout(t *testing.T) {
 
 // TestBuildGNUCpio lets GNU cpio list and extract what Build writes.
 func TestInitramfsBuildGNUCpio(t *testing.T) {
-	cpioBin := requireTool(t, "cpio")
+	cpioBin := testtool.Require(t, "cpio")
 	root := sampleTree(t, t.TempDir(), false, 0)
 	for _, c := range []Compression{None, Gzip, Zstd} {
 		t.Run(c.String(), func(t *testing.T) {
@@ -189,11 +191,11 @@ func TestInitramfsBuildGNUCpio(t *testing.T) {
 			plain := decompress(t, c, data)
 			switch c {
 			case Gzip:
-				if out := run(t, "", data, requireTool(t, "gzip"), "-dc"); !bytes.Equal(out, plain) {
+				if out := run(t, "", data, testtool.Require(t, "gzip"), "-dc"); !bytes.Equal(out, plain) {
 					t.Error("gzip -dc disagrees with compress/gzip")
 				}
 			case Zstd:
-				if out := run(t, "", data, requireTool(t, "zstd"), "-dc"); !bytes.Equal(out, plain) {
+				if out := run(t, "", data, testtool.Require(t, "zstd"), "-dc"); !bytes.Equal(out, plain) {
 					t.Error("zstd -dc disagrees with klauspost/compress")
 				}
 			}

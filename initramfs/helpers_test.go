@@ -13,20 +13,6 @@ import (
 
 func timeAt(sec int64) time.Time { return time.Unix(sec, 0) }
 
-// requireTool returns the path of an external program. Without it the test
-// is skipped, unless CI is set: CI must have every tool.
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed (CI is set, so this is a failure)", name)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-	return p
-}
-
 // haveTool reports whether a program is installed (for optional checks).
 func haveTool(name string) bool {
 	_, err := exec.LookPath(name)

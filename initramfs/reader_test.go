@@ -16,12 +16,14 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
 	"github.com/ulikunitz/xz"
+
+	"github.com/snpmeasure/snpmeasure/internal/testtool"
 )
 
 // gnuArchive archives root with GNU cpio (find | sort | cpio -o).
 func gnuArchive(t *testing.T, root, format string) []byte {
 	t.Helper()
-	cpioBin := requireTool(t, "cpio")
+	cpioBin := testtool.Require(t, "cpio")
 	var names []string
 	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
 		if err == nil {
@@ -48,7 +50,7 @@ func compressWith(t *testing.T, c Compression, data []byte) []byte {
 	}
 	argv := tools[c]
 	if haveTool(argv[0]) || os.Getenv("CI") != "" {
-		return run(t, "", data, requireTool(t, argv[0]), argv[1:]...)
+		return run(t, "", data, testtool.Require(t, argv[0]), argv[1:]...)
 	}
 	var b bytes.Buffer
 	var w io.WriteCloser

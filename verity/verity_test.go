@@ -13,21 +13,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-)
 
-// requireTool returns the path of an external program. Without it the test
-// is skipped, unless CI is set: CI must have every tool.
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed (CI is set, so this is a failure)", name)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-	return p
-}
+	"github.com/snpmeasure/snpmeasure/internal/testtool"
+)
 
 // writeRandom writes n pseudo-random bytes (fixed seed) to a new file.
 func writeRandom(t testing.TB, dir, name string, n int64, seed uint64) string {
@@ -108,7 +96,7 @@ func veritysetupFormat(t *testing.T, tool, data, hash string, p Params) string {
 }
 
 func TestVerityFormatMatchesVeritysetup(t *testing.T) {
-	tool := requireTool(t, "veritysetup")
+	tool := testtool.Require(t, "veritysetup")
 	dir := t.TempDir()
 	type variant struct {
 		name string
@@ -209,7 +197,7 @@ func firstDiff(a, b []byte) int {
 
 // TestDataBlocksOption matches veritysetup --data-blocks (a prefix of the data).
 func TestVerityDataBlocksOption(t *testing.T) {
-	tool := requireTool(t, "veritysetup")
+	tool := testtool.Require(t, "veritysetup")
 	dir := t.TempDir()
 	data := writeRandom(t, dir, "data", 300*4096, 2)
 	p := testParams()

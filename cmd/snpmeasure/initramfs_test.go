@@ -11,21 +11,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-)
 
-// requireTool returns the path of an external program. Without it the test
-// is skipped, unless CI is set: CI must have every tool.
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed (CI is set, so this is a failure)", name)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-	return p
-}
+	"github.com/snpmeasure/snpmeasure/internal/testtool"
+)
 
 // initramfsFixture makes a source tree and a manifest that adds to it.
 func initramfsFixture(t *testing.T) (tree, manifest string) {
@@ -184,7 +172,7 @@ func sha256Hex(b []byte) string {
 // TestInitramfsLsMatchesGNUCpio checks ls against cpio -tv on an archive
 // GNU cpio wrote and on one build wrote.
 func TestInitramfsLsMatchesGNUCpio(t *testing.T) {
-	cpioBin := requireTool(t, "cpio")
+	cpioBin := testtool.Require(t, "cpio")
 	tree, manifest := initramfsFixture(t)
 	built := filepath.Join(t.TempDir(), "built.img")
 	if r := runInProcess("initramfs", "build", tree, manifest, "-o", built); r.code != 0 {
