@@ -44,8 +44,25 @@ type Builder struct {
 	// epoch).
 	MTime uint32
 
+	// Progress, when set, is told how many bytes of file data have been
+	// written of the total, as the archive is written.
+	Progress func(done, total int64)
+
 	items   map[string]*item
 	exclude []fs.FileInfo
+}
+
+// Sources returns the host files whose data the archive will hold, sorted:
+// an output must not be one of them.
+func (b *Builder) Sources() []string {
+	var out []string
+	for _, it := range b.items {
+		if it.mode&ModeTypeMask == ModeRegular && it.src != "" {
+			out = append(out, it.src)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Exclude keeps the file fi (for example the previous output, when it lies
@@ -297,9 +314,19 @@ func (b *Builder) plan() ([]*item, error) {
 
 // readerAt hides everything of an *os.File but ReadAt, so the cpio writer
 // does not close it.
-type readerAt struct{ f *os.File }
+// readerAt reads a source file, reporting progress.
+type readerAt struct {
+	f        *os.File
+	progress func(int)
+}
 
-func (r readerAt) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, off) }
+func (r readerAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := r.f.ReadAt(p, off)
+	if r.progress != nil {
+		r.progress(n)
+	}
+	return n, err
+}
 
 // countWriter counts bytes written.
 type countWriter struct {
@@ -311,6 +338,28 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// progress returns the callback of the data read, or nil.
+func (b *Builder) progress(items []*item) func(int) {
+	if b.Progress == nil {
+		return nil
+	}
+	var total, done int64
+	seen := map[*linkGroup]bool{}
+	for _, it := range items {
+		if it.mode&ModeTypeMask != ModeRegular || (it.group != nil && seen[it.group]) {
+			continue // a hard-linked file's data is written once
+		}
+		seen[it.group] = it.group != nil
+		if fi, err := os.Stat(it.src); err == nil {
+			total += fi.Size()
+		}
+	}
+	return func(n int) {
+		done += int64(n)
+		b.Progress(min(done, total), total)
+	}
 }
 
 // WriteTo writes the entries as one uncompressed newc archive, trailer
@@ -329,6 +378,7 @@ func (b *Builder) WriteTo(w io.Writer) (int64, error) {
 	}
 	cw := &countWriter{w: w}
 	rw := cpio.Newc.Writer(cw)
+	progress := b.progress(items)
 	var ino uint64
 	groupIno := map[*linkGroup]uint64{}
 	for _, it := range items {
@@ -376,7 +426,7 @@ func (b *Builder) WriteTo(w io.Writer) (int64, error) {
 				f.Close()
 				return cw.n, fmt.Errorf("%s: no longer a regular file of at most %d bytes", it.origin, int64(MaxFileSize))
 			}
-			rec.ReaderAt = readerAt{f}
+			rec.ReaderAt = readerAt{f, progress}
 			rec.FileSize = uint64(fi.Size())
 		case ModeSymlink:
 			rec.ReaderAt = strings.NewReader(it.target)

@@ -43,6 +43,8 @@ type VCPUs struct {
 	Signature uint64
 	// GuestFeatures is VMSA.SEV_FEATURES for SNP guests.
 	GuestFeatures uint64
+	// KVMInit is how the host's KVM initialises the guest (QEMU VMSAs only).
+	KVMInit vmsa.KVMInit
 }
 
 // SNPConfig is everything an SNP launch of an OVMF image depends on besides the image.
@@ -208,7 +210,7 @@ func metadataSteps(fw *ovmf.Image, vmm vmsa.VMM, kernel *KernelHashes, loaded []
 // VMSAPages returns the boot vCPU's and the application processors' VMSA pages.
 // ap is nil when the firmware's AP reset EIP is 0.
 func VMSAPages(apEIP uint32, v VCPUs) (bsp, ap *vmsa.Page) {
-	p := vmsa.Params{VMM: v.VMM, EIP: vmsa.ResetEIP, SEVFeatures: v.GuestFeatures, Signature: v.Signature}
+	p := vmsa.Params{VMM: v.VMM, EIP: vmsa.ResetEIP, SEVFeatures: v.GuestFeatures, Signature: v.Signature, KVMInit: v.KVMInit}
 	bsp = vmsa.Build(p)
 	if apEIP != 0 {
 		p.EIP = apEIP
@@ -246,6 +248,15 @@ type SVSMConfig struct {
 	VCPUs    int
 	// Signature is the vCPU signature, the RDX of the SVSM VMSA.
 	Signature uint64
+	// KVMInit is how the host's KVM initialises the guest.
+	KVMInit vmsa.KVMInit
+}
+
+// SVSMEntryEIP returns where the SVSM VMSAs start: the SVSM info entry's
+// offset from the SVSM's load address, just below the firmware and its
+// variable store.
+func SVSMEntryEIP(fw, svsm *ovmf.Image, varsSize uint64) uint64 {
+	return uint64(svsm.SVSMEntry) + fw.GPA(FirmwareEnd) - varsSize - uint64(svsm.Size)
 }
 
 // SVSM builds the launch of an SVSM image svsm loaded below the OVMF image
@@ -285,7 +296,7 @@ func SVSM(fw *ovmf.Image, fwPages []Digest, svsm *ovmf.Image, svsmPages []Digest
 	if cfg.VCPUs < 1 {
 		return nil, fmt.Errorf("vCPU count %d: need at least 1", cfg.VCPUs)
 	}
-	page := vmsa.BuildSVSM(uint64(svsm.SVSMEntry)+svsmGPA, cfg.Signature)
+	page := vmsa.BuildSVSM(SVSMEntryEIP(fw, svsm, cfg.VarsSize), cfg.Signature, cfg.KVMInit)
 	l.Steps = append(l.Steps, Step{Source: "vmsa", Type: PageVMSA, GPA: vmsa.GPA48, Pages: uint64(cfg.VCPUs),
 		Contents: []Digest{PageDigest(page[:])}})
 	return l, nil

@@ -111,7 +111,10 @@ type Measurement struct {
 	VCPUSig       Hex            `json:"vcpu_sig"`
 	VMMType       string         `json:"vmm_type"`
 	GuestFeatures Hex            `json:"guest_features"`
-	Measurement   Measurement384 `json:"measurement"`
+	// KVMInit is "legacy" for hosts whose KVM predates KVM_SEV_INIT2;
+	// absent for current hosts ("init2").
+	KVMInit     string         `json:"kvm_init,omitempty"`
+	Measurement Measurement384 `json:"measurement"`
 }
 
 // New returns an empty document of the current schema written by toolVersion.
@@ -317,7 +320,12 @@ func appendMeasurementJSON(b []byte, m *Measurement) []byte {
 	b = appendJSONString(b, m.VMMType)
 	b = append(b, `,"guest_features":"0x`...)
 	b = strconv.AppendUint(b, uint64(m.GuestFeatures), 16)
-	b = append(b, `","measurement":"`...)
+	b = append(b, '"')
+	if m.KVMInit != "" {
+		b = append(b, `,"kvm_init":`...)
+		b = appendJSONString(b, m.KVMInit)
+	}
+	b = append(b, `,"measurement":"`...)
 	b = hex.AppendEncode(b, m.Measurement[:])
 	return append(b, `"}`...)
 }

@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/snpmeasure/snpmeasure/outfile"
 )
 
 // errIsDir is the error for a directory where a file is needed.
 var errIsDir = errors.New("is a directory, not a file")
 
-// openData opens a data file or block device and returns its size.
-func openData(path string) (*os.File, int64, error) {
+// OpenData opens a data file or block device and returns its size.
+func OpenData(path string) (*os.File, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, err
@@ -32,71 +33,49 @@ func openData(path string) (*os.File, int64, error) {
 	return f, size, nil
 }
 
+// progressReader reports the bytes read from r.
+type progressReader struct {
+	r           io.Reader
+	done, total int64
+	fn          func(done, total int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	p.fn(min(p.done, p.total), p.total)
+	return n, err
+}
+
+// withProgress wraps the data reader when a progress callback is given.
+func withProgress(r io.Reader, size int64, fn func(done, total int64)) io.Reader {
+	if fn == nil {
+		return r
+	}
+	return &progressReader{r: r, total: size, fn: fn}
+}
+
 // FormatFile computes the hash tree of the file or block device dataPath and
-// writes it to hashPath. A regular hash file is written to a temporary file
-// in the same directory and renamed into place only when complete; an
-// existing block device is written in place.
-func FormatFile(dataPath, hashPath string, p Params) (*Result, error) {
-	data, size, err := openData(dataPath)
+// writes it to hashPath by the rules of package outfile: a regular hash file
+// is replaced atomically only when complete, an existing block device is
+// written in place. progress, if not nil, is told how much of the data is
+// hashed.
+func FormatFile(dataPath, hashPath string, p Params, progress func(done, total int64)) (*Result, error) {
+	data, size, err := OpenData(dataPath)
 	if err != nil {
 		return nil, err
 	}
 	defer data.Close()
-	if dst, err := os.Stat(hashPath); err == nil {
-		if dfi, err := data.Stat(); err == nil && os.SameFile(dst, dfi) {
-			return nil, fmt.Errorf("%s: the hash file must not be the data file", hashPath)
-		}
-		if dst.IsDir() {
-			return nil, &os.PathError{Op: "create", Path: hashPath, Err: errIsDir}
-		}
-		if dst.Mode()&os.ModeDevice != 0 {
-			f, err := os.OpenFile(hashPath, os.O_RDWR, 0)
-			if err != nil {
-				return nil, err
-			}
-			res, err := Format(data, size, f, p)
-			if cerr := f.Close(); err == nil && cerr != nil {
-				err = cerr
-			}
-			return res, err
-		}
-	}
-	dir := filepath.Dir(hashPath)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(hashPath)+".tmp*")
-	if err != nil {
-		// Name the file asked for, not the temporary one.
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, &os.PathError{Op: "create", Path: hashPath, Err: err}
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	res, err := Format(data, size, tmp, p)
+	out, err := outfile.Create(hashPath, outfile.Options{Inputs: []string{dataPath}, Seekable: true})
 	if err != nil {
 		return nil, err
 	}
-	if err := tmp.Chmod(0o644); err != nil {
+	res, err := Format(withProgress(data, size, progress), size, out.OS(), p)
+	if err != nil {
+		out.Abort()
 		return nil, err
 	}
-	if err := tmp.Close(); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp.Name(), hashPath); err != nil {
-		var le *os.LinkError
-		if errors.As(err, &le) {
-			err = le.Err
-		}
-		return nil, &os.PathError{Op: "rename", Path: hashPath, Err: err}
-	}
-	ok = true
-	return res, nil
+	return res, out.Commit()
 }
 
 // VerifyFile verifies the hash tree in hashPath against the data in dataPath
@@ -104,7 +83,7 @@ func FormatFile(dataPath, hashPath string, p Params) (*Result, error) {
 // file's superblock; otherwise p is used as given (p.NoSuperblock set for a
 // hash file without one). It returns a *MismatchError when the data, tree or
 // root hash disagree.
-func VerifyFile(dataPath, hashPath string, rootHash []byte, p *Params) (*Result, error) {
+func VerifyFile(dataPath, hashPath string, rootHash []byte, p *Params, progress func(done, total int64)) (*Result, error) {
 	hf, err := os.Open(hashPath)
 	if err != nil {
 		return nil, err
@@ -135,12 +114,12 @@ func VerifyFile(dataPath, hashPath string, rootHash []byte, p *Params) (*Result,
 			}
 		}
 	}
-	data, size, err := openData(dataPath)
+	data, size, err := OpenData(dataPath)
 	if err != nil {
 		return nil, err
 	}
 	defer data.Close()
-	return Verify(data, size, hf, params, rootHash)
+	return Verify(withProgress(data, size, progress), size, hf, params, rootHash)
 }
 
 // SuperblockMismatchError reports a superblock that contradicts the given

@@ -141,7 +141,7 @@ func TestVerityFormatMatchesVeritysetup(t *testing.T) {
 				want := filepath.Join(t.TempDir(), "want.hash")
 				got := filepath.Join(t.TempDir(), "got.hash")
 				wantRoot := veritysetupFormat(t, tool, data, want, p)
-				res, err := FormatFile(data, got, p)
+				res, err := FormatFile(data, got, p, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -171,7 +171,7 @@ func TestVerityFormatMatchesVeritysetup(t *testing.T) {
 				if p.NoSuperblock {
 					vp = &p
 				}
-				if _, err := VerifyFile(data, want, res.RootHash, vp); err != nil {
+				if _, err := VerifyFile(data, want, res.RootHash, vp, nil); err != nil {
 					t.Errorf("VerifyFile of veritysetup's hash file: %v", err)
 				}
 			})
@@ -203,7 +203,7 @@ func TestVerityDataBlocksOption(t *testing.T) {
 	p := testParams()
 	p.DataBlocks = 200
 	want := veritysetupFormat(t, tool, data, filepath.Join(dir, "want"), p)
-	res, err := FormatFile(data, filepath.Join(dir, "got"), p)
+	res, err := FormatFile(data, filepath.Join(dir, "got"), p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestVerityDataBlocksOption(t *testing.T) {
 		t.Errorf("root %s, want %s", res.RootHashHex(), want)
 	}
 	p.DataBlocks = 301
-	if _, err := FormatFile(data, filepath.Join(dir, "bad"), p); err == nil {
+	if _, err := FormatFile(data, filepath.Join(dir, "bad"), p, nil); err == nil {
 		t.Error("more data blocks than the data holds: no error")
 	}
 }
@@ -246,7 +246,7 @@ func TestVerityTooSmall(t *testing.T) {
 	dir := t.TempDir()
 	data := writeRandom(t, dir, "small", 3000, 3)
 	hash := filepath.Join(dir, "hash")
-	_, err := FormatFile(data, hash, testParams())
+	_, err := FormatFile(data, hash, testParams(), nil)
 	var pe *ParamError
 	if !errors.As(err, &pe) {
 		t.Fatalf("err = %v, want a ParamError", err)
@@ -326,24 +326,24 @@ func TestVerityVerifyDetectsCorruption(t *testing.T) {
 	data := writeRandom(t, dir, "data", size, 4)
 	hash := filepath.Join(dir, "hash")
 	p := testParams()
-	res, err := FormatFile(data, hash, p)
+	res, err := FormatFile(data, hash, p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := VerifyFile(data, hash, res.RootHash, nil); err != nil {
+	if _, err := VerifyFile(data, hash, res.RootHash, nil, nil); err != nil {
 		t.Fatalf("clean verify: %v", err)
 	}
 	// Wrong root.
 	bad := bytes.Clone(res.RootHash)
 	bad[0] ^= 1
-	_, err = VerifyFile(data, hash, bad, nil)
+	_, err = VerifyFile(data, hash, bad, nil, nil)
 	var me *MismatchError
 	if !errors.As(err, &me) || !me.Root {
 		t.Errorf("wrong root: %v", err)
 	}
 	// Corrupt data block 257: the Result comes with the mismatch, without a root hash.
 	flip(t, data, 257*4096+17)
-	got, err := VerifyFile(data, hash, res.RootHash, nil)
+	got, err := VerifyFile(data, hash, res.RootHash, nil, nil)
 	if !errors.As(err, &me) || me.Root || me.Level != 0 || me.Block != 257 {
 		t.Errorf("corrupt data block 257: %v", err)
 	}
@@ -353,7 +353,7 @@ func TestVerityVerifyDetectsCorruption(t *testing.T) {
 	flip(t, data, 257*4096+17)
 	// Corrupt the top level.
 	flip(t, hash, int64(res.Layout.LevelBlock[1])*4096+40)
-	_, err = VerifyFile(data, hash, res.RootHash, nil)
+	_, err = VerifyFile(data, hash, res.RootHash, nil, nil)
 	if !errors.As(err, &me) || me.Level != 1 || me.Block != 1 {
 		t.Errorf("corrupt level 1: %v", err)
 	}
@@ -362,7 +362,7 @@ func TestVerityVerifyDetectsCorruption(t *testing.T) {
 	if err := os.Truncate(hash, res.Layout.HashFileSize-1); err != nil {
 		t.Fatal(err)
 	}
-	_, err = VerifyFile(data, hash, res.RootHash, nil)
+	_, err = VerifyFile(data, hash, res.RootHash, nil, nil)
 	var re *ReadError
 	if !errors.As(err, &re) || re.Source != SourceHash {
 		t.Errorf("truncated hash file: %v", err)
@@ -371,7 +371,7 @@ func TestVerityVerifyDetectsCorruption(t *testing.T) {
 	q := p
 	q.Salt = []byte{1}
 	var se *SuperblockMismatchError
-	if _, err := VerifyFile(data, hash, res.RootHash, &q); !errors.As(err, &se) {
+	if _, err := VerifyFile(data, hash, res.RootHash, &q, nil); !errors.As(err, &se) {
 		t.Errorf("contradicting salt: %v", err)
 	}
 }
@@ -483,7 +483,7 @@ func BenchmarkVerityFormat(b *testing.B) {
 	b.SetBytes(size)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := FormatFile(data, hash, p); err != nil {
+		if _, err := FormatFile(data, hash, p, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -545,13 +545,13 @@ func TestVerityFileErrorsNamePaths(t *testing.T) {
 		run       func() error
 		path, msg string
 	}{
-		{"hash file in a missing directory", func() error { _, err := FormatFile(data, missing, testParams()); return err }, missing, "no such file or directory"},
-		{"hash file is a directory", func() error { _, err := FormatFile(data, sub, testParams()); return err }, sub, "is a directory, not a file"},
-		{"data is a directory", func() error { _, err := FormatFile(sub, filepath.Join(dir, "h.img"), testParams()); return err }, sub, "is a directory, not a file"},
+		{"hash file in a missing directory", func() error { _, err := FormatFile(data, missing, testParams(), nil); return err }, missing, "no such file or directory"},
+		{"hash file is a directory", func() error { _, err := FormatFile(data, sub, testParams(), nil); return err }, sub, "is a directory, not a file"},
+		{"data is a directory", func() error { _, err := FormatFile(sub, filepath.Join(dir, "h.img"), testParams(), nil); return err }, sub, "is a directory, not a file"},
 		{"verify hash file is a directory", func() error {
 			p := testParams()
 			p.NoSuperblock = true
-			_, err := VerifyFile(data, sub, make([]byte, 32), &p)
+			_, err := VerifyFile(data, sub, make([]byte, 32), &p, nil)
 			return err
 		}, sub, "is a directory, not a file"},
 	} {

@@ -76,6 +76,43 @@ func ParseVMM(s string) (VMM, error) {
 	return 0, fmt.Errorf("unknown VMM type %q (want QEMU, ec2 or gce)", s)
 }
 
+// KVMInit is how the host's KVM initialises SEV guests. It decides the x87
+// and SSE state of the VMSAs that KVM builds for QEMU (measurement.md §14).
+type KVMInit int
+
+const (
+	// KVMInit2 is KVM_SEV_INIT2 (upstream SNP hosts, Linux 6.10+, with QEMU
+	// 9.1+): x87 FCW 0x37f and MXCSR 0x1f80, as after a reset.
+	KVMInit2 KVMInit = iota
+	// KVMLegacy is KVM before KVM_SEV_INIT2 (AMD's pre-upstream SNP host
+	// kernels and the QEMU builds that went with them): FCW and MXCSR 0.
+	KVMLegacy
+)
+
+// KVMInits lists both, the default first.
+var KVMInits = []KVMInit{KVMInit2, KVMLegacy}
+
+// String returns the name used on the command line: init2 or legacy.
+func (k KVMInit) String() string {
+	switch k {
+	case KVMInit2:
+		return "init2"
+	case KVMLegacy:
+		return "legacy"
+	}
+	return fmt.Sprintf("KVMInit(%d)", int(k))
+}
+
+// ParseKVMInit parses init2 or legacy.
+func ParseKVMInit(s string) (KVMInit, error) {
+	for _, k := range KVMInits {
+		if k.String() == s {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown KVM initialisation %q (want init2 or legacy)", s)
+}
+
 // Page is one 4 KiB VMSA page.
 type Page [PageSize]byte
 
@@ -119,6 +156,9 @@ type Params struct {
 	SEVFeatures uint64
 	// Signature is the vCPU signature (CPUID Fn0000_0001_EAX); QEMU puts it in RDX.
 	Signature uint64
+	// KVMInit selects the x87/SSE state of QEMU VMSAs; ec2 and gce build
+	// their own and ignore it.
+	KVMInit KVMInit
 }
 
 // Build returns the VMSA page of a vCPU that starts in real mode at p.EIP.
@@ -128,6 +168,9 @@ func Build(p Params) *Page {
 	gpat := uint64(0x0007040600070406)
 	rdx := p.Signature
 	var mxcsr, fcw uint64 = 0x1f80, 0x037f
+	if p.KVMInit == KVMLegacy {
+		mxcsr, fcw = 0, 0
+	}
 	switch p.VMM {
 	case EC2:
 		if p.EIP == ResetEIP {
@@ -168,9 +211,10 @@ func Build(p Params) *Page {
 
 // BuildSVSM returns the VMSA page with which QEMU starts every vCPU of a
 // COCONUT-SVSM guest: 32-bit protected mode at the SVSM entry point.
-// SEV_FEATURES is always 1 (SNP active) and x87 FCW stays 0, as measured on
-// real launches.
-func BuildSVSM(eip uint64, signature uint64) *Page {
+// SEV_FEATURES is always 1 (SNP active) and x87 FCW stays 0; MXCSR is
+// 0x1f80, or 0 on hosts before KVM_SEV_INIT2, where the reference's SVSM
+// digests were read from real launches.
+func BuildSVSM(eip uint64, signature uint64, init KVMInit) *Page {
 	var pg Page
 	flat := Segment{Selector: 0x10, Attrib: 0xc93, Limit: 0xffffffff}
 	pg.putSegment(OffES, flat)
@@ -194,7 +238,9 @@ func BuildSVSM(eip uint64, signature uint64) *Page {
 	pg.put64(OffRDX, signature)
 	pg.put64(OffSEVFeatures, 1)
 	pg.put64(OffXCR0, 0x1)
-	binary.LittleEndian.PutUint32(pg[OffMXCSR:], 0x1f80)
+	if init != KVMLegacy {
+		binary.LittleEndian.PutUint32(pg[OffMXCSR:], 0x1f80)
+	}
 	return &pg
 }
 

@@ -108,7 +108,7 @@ func TestBuild(t *testing.T) {
 }
 
 func TestBuildSVSM(t *testing.T) {
-	p := BuildSVSM(0xffaea000, 0x800f12)
+	p := BuildSVSM(0xffaea000, 0x800f12, KVMInit2)
 	if cs := p.Segment(OffCS); cs != (Segment{Selector: 8, Attrib: 0xc9b, Limit: 0xffffffff}) {
 		t.Errorf("cs %+v", cs)
 	}

@@ -5,8 +5,6 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/spf13/pflag"
-
 	"github.com/snpmeasure/snpmeasure/vmsa"
 )
 
@@ -27,19 +25,7 @@ type cpuJSON struct {
 func runCPUs(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("cpus")
 	asJSON := fs.Bool("json", false, "print a JSON array of vCPU types")
-	if err := parseFlags(fs, args, stdout, func(w io.Writer, fs *pflag.FlagSet) {
-		fmt.Fprintln(w, "Usage: snpmeasure cpus [--json]")
-		fmt.Fprintln(w, "\nLists the vCPU types --vcpu-type accepts: family, model, stepping, the")
-		fmt.Fprintln(w, "signature QEMU puts in the VMSA's RDX, and the EPYC product it belongs to.")
-		fmt.Fprintln(w, "With --json, prints an array of {vcpu_type, family, model, stepping, signature,")
-		fmt.Fprintln(w, "product}: family, model and stepping as numbers, the signature as 0x-hex.")
-		fmt.Fprintln(w, "\nFlags:")
-		fmt.Fprint(w, fs.FlagUsages())
-		fmt.Fprintln(w, "\nExample:")
-		fmt.Fprintln(w, "  snpmeasure cpus")
-		fmt.Fprintln(w, "  snpmeasure cpus --json | jq -r '.[] | select(.product == \"Genoa\") | .vcpu_type'")
-		fmt.Fprintln(w, "\nExit status: 0 ok, 2 bad usage.")
-	}); err != nil {
+	if err := parseFlags(fs, args, stdout, usageText("cpus")); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -56,7 +42,7 @@ func runCPUs(args []string, stdout, stderr io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "VCPU-TYPE\tFAMILY\tMODEL\tSTEPPING\tSIGNATURE\tPRODUCT")
 	for _, c := range vmsa.CPUTypes {
-		fmt.Fprintf(tw, "%s\t%#x\t%#x\t%d\t%#x\t%s\n", c.Name, c.Family, c.Model, c.Stepping, c.Signature(), vmsa.ProductOf(c.Signature()))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%#x\t%s\n", c.Name, c.Family, c.Model, c.Stepping, c.Signature(), vmsa.ProductOf(c.Signature()))
 	}
 	return tw.Flush()
 }

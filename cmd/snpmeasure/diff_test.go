@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/snpmeasure/snpmeasure/trace"
 	"os"
 	"path/filepath"
 	"slices"
@@ -122,12 +123,14 @@ func TestDiffErrors(t *testing.T) {
 		{"bad page type", []string{"diff", replace7(strings.Replace(lines[6], "NORMAL", "BIG", 1)), good}, 1, `line 7: page_type "BIG"`},
 		{"short digest", []string{"diff", replace7(strings.Replace(lines[6], `"digest":"`, `"digest":"0`, 1)), good}, 1, "line 7: digest: 97 characters"},
 		{"out of order", []string{"diff", replace7(lines[7]), good}, 1, "line 7: index 7, want 6"},
-		{"too long", []string{"diff", writeTestFile(t, dir, "long.jsonl", []byte(strings.Repeat("x", maxTraceLine+10))), good}, 1, "long.jsonl: line 1: longer than 65536 bytes"},
+		{"too long", []string{"diff", writeTestFile(t, dir, "long.jsonl", []byte(strings.Repeat("x", trace.MaxLineSize+10))), good}, 1, "long.jsonl: line 1: longer than 65536 bytes"},
 		{"missing", []string{"diff", filepath.Join(dir, "nope.jsonl"), good}, 1, "nope.jsonl: no such file or directory"},
 		{"directory", []string{"diff", dir, good}, 1, "is a directory"},
 		{"one argument", []string{"diff", good}, 2, "diff takes two trace files, got 1"},
 		{"three arguments", []string{"diff", good, good, good}, 2, "got 3"},
-		{"empty vs trace", []string{"diff", empty, good}, 3, "B has 1075 more updates than A"},
+		// An empty file is no launch (issue #10): bad input, never "identical".
+		{"empty vs trace", []string{"diff", empty, good}, 1, "empty.jsonl: no launch updates: not a trace"},
+		{"empty vs empty", []string{"diff", empty, empty}, 1, "empty.jsonl: no launch updates: not a trace"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,9 +142,6 @@ func TestDiffErrors(t *testing.T) {
 				t.Errorf("stderr is not one line: %q", r.stderr)
 			}
 		})
-	}
-	if r := runInProcess("diff", empty, empty); r.code != 0 || !strings.Contains(r.stdout, "0 updates, final digest (none)") {
-		t.Errorf("two empty traces: exit %d\n%s", r.code, r.stdout)
 	}
 }
 
@@ -192,6 +192,12 @@ func TestDiffJSON(t *testing.T) {
 	digests := writeTestFile(t, dir, "digests.jsonl", []byte(strings.Join(lines, "\n")+"\n"))
 	empty := writeTestFile(t, dir, "empty.jsonl", nil)
 	bad := writeTestFile(t, dir, "bad.jsonl", []byte("{\n"))
+	aData, err := os.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aLines := strings.SplitAfter(strings.TrimSuffix(string(aData), "\n"), "\n")
+	prefix := writeTestFile(t, dir, "prefix.jsonl", []byte(strings.Join(aLines[:len(aLines)-1], "")))
 	final := func(p string) string {
 		r := runInProcess("diff", p, p)
 		return strings.Fields(strings.SplitN(r.stdout, "final digest ", 2)[1])[0]
@@ -237,12 +243,10 @@ func TestDiffJSON(t *testing.T) {
 		{"start digest", []string{"diff", "--json", a, digests}, 3, map[string]string{
 			"identical": "false", "first_difference": "null", "digests_differ_from": "0", "by_source.0.differing": "0",
 		}},
-		{"empty", []string{"diff", "--json", empty, empty}, 0, map[string]string{
-			"identical": "true", "a.updates": "0", "a.final_digest": "null", "by_source": "[]",
-		}},
-		{"empty vs trace", []string{"diff", "--json", empty, a}, 3, map[string]string{
-			"first_difference.index": "0", "first_difference.a": "null", "first_difference.b.source": "ovmf+0x0",
-			"by_source.0.a": "0", "by_source.0.b": "1024",
+		{"empty", []string{"diff", "--json", empty, empty}, 1, nil},
+		{"empty vs trace", []string{"diff", "--json", empty, a}, 1, nil},
+		{"shorter", []string{"diff", "--json", a, prefix}, 3, map[string]string{
+			"first_difference.index": "1074", "first_difference.b": "null", "first_difference.a.source": "vmsa[3]",
 		}},
 		{"bad trace", []string{"diff", "--json", a, bad}, 1, nil},
 		{"one argument", []string{"diff", "--json", a}, 2, nil},

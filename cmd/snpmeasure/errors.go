@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/snpmeasure/snpmeasure/measure"
 )
 
 // Exit statuses shared by every command.
@@ -45,7 +45,8 @@ func exitCode(err error, stderr io.Writer) int {
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
 	fmt.Fprintf(stderr, "snpmeasure: %s\n", msg)
 	var ue *usageError
-	if errors.As(err, &ue) {
+	var cfg *measure.ConfigError
+	if errors.As(err, &ue) || errors.As(err, &cfg) {
 		return exitUsage
 	}
 	var ce *checkFailedError
@@ -53,43 +54,6 @@ func exitCode(err error, stderr io.Writer) int {
 		return exitMismatch
 	}
 	return exitBadInput
-}
-
-// samePath reports whether two paths name the same file: the same absolute
-// path, or (when both exist) the same inode, so that links and "./x" are
-// caught too.
-func samePath(a, b string) bool {
-	if a == "" || b == "" {
-		return false
-	}
-	if aa, err := filepath.Abs(a); err == nil {
-		if bb, err := filepath.Abs(b); err == nil && aa == bb {
-			return true
-		}
-	}
-	fa, err := os.Stat(a)
-	if err != nil {
-		return false
-	}
-	fb, err := os.Stat(b)
-	if err != nil {
-		return false
-	}
-	return os.SameFile(fa, fb)
-}
-
-// namedPath is a file named by a flag or argument, for checkNotInput.
-type namedPath struct{ name, path string }
-
-// checkNotInput refuses an output file that is also one of the inputs:
-// writing it would destroy the input (usage error, exit status 2).
-func checkNotInput(out namedPath, inputs ...namedPath) error {
-	for _, in := range inputs {
-		if samePath(out.path, in.path) {
-			return usagef("%s %s is also the %s input: refusing to overwrite it", out.name, out.path, in.name)
-		}
-	}
-	return nil
 }
 
 // countArgs says how many positional arguments were given: "1 argument".

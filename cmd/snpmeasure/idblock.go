@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/snpmeasure/snpmeasure/idblock"
+	"github.com/snpmeasure/snpmeasure/measure"
 )
 
 func init() {
@@ -119,7 +120,7 @@ func runIDBlock(args []string, stdout, stderr io.Writer) error {
 
 // loadIDBlockKey reads a P-384 private key PEM file.
 func loadIDBlockKey(path string) (*ecdsa.PrivateKey, error) {
-	f, size, err := openInput(path)
+	f, size, err := measure.OpenInput(path)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +130,7 @@ func loadIDBlockKey(path string) (*ecdsa.PrivateKey, error) {
 	}
 	data, err := io.ReadAll(f)
 	if err != nil {
-		return nil, fileErr(path, err)
+		return nil, fileError(path, err)
 	}
 	k, err := idblock.ParsePrivateKeyPEM(data)
 	if err != nil {

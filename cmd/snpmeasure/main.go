@@ -6,5 +6,6 @@ import (
 )
 
 func main() {
+	handleSignals()
 	os.Exit(exitCode(run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
 }

@@ -1,20 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 
+	"github.com/snpmeasure/snpmeasure/internal/pyarg"
 	"github.com/snpmeasure/snpmeasure/launchdigest"
+	"github.com/snpmeasure/snpmeasure/measure"
+	"github.com/snpmeasure/snpmeasure/trace"
 	"github.com/snpmeasure/snpmeasure/vmsa"
 )
 
@@ -22,55 +21,27 @@ func init() {
 	register("measure", "compute a launch measurement (the default; sev-snp-measure's flags)", runMeasure)
 }
 
-// Guest modes of --mode.
-const (
-	modeSEV      = "sev"
-	modeSEVES    = "seves"
-	modeSNP      = "snp"
-	modeOVMFHash = "snp:ovmf-hash"
-	modeSVSM     = "snp:svsm"
-)
-
 // measureOptions holds the sev-snp-measure compatible flags.
 type measureOptions struct {
-	mode          string
-	vcpus         int // parsed from vcpusArg by config
-	vcpusArg      string
-	vcpuType      string
-	vcpuSig       string
-	vcpuFamily    string
-	vcpuModel     string
-	vcpuStepping  string
-	vmmType       string
-	ovmf          string
-	kernel        string
-	initrd        string
-	appendArg     string
-	guestFeatures string
-	outputFormat  string
-	ovmfHash      string
-	dumpVMSA      bool
-	verbose       bool
-	svsm          string
-	varsSize      int64 // parsed from varsSizeArg by config
-	varsSizeArg   string
-	varsFile      string
-	trace         string
-
-	fs *pflag.FlagSet
+	mode, vcpus, vcpuType, vcpuSig, vcpuFamily, vcpuModel, vcpuStepping, vmmType string
+	ovmf, kernel, initrd, appendArg, guestFeatures, outputFormat, ovmfHash       string
+	svsm, varsSize, varsFile, trace, kvmInit                                     string
+	dumpVMSA, verbose, json                                                      bool
+	fs                                                                           *pflag.FlagSet
 }
 
 // addMeasureFlags defines the measure flags on fs.
 func addMeasureFlags(fs *pflag.FlagSet) *measureOptions {
 	o := &measureOptions{fs: fs}
 	fs.StringVar(&o.mode, "mode", "", "guest mode: sev, seves, snp, snp:ovmf-hash or snp:svsm (required)")
-	fs.StringVar(&o.vcpusArg, "vcpus", "", "number of vCPUs (required except for sev and snp:ovmf-hash)")
+	fs.StringVar(&o.vcpus, "vcpus", "", "number of vCPUs (required except for sev and snp:ovmf-hash)")
 	fs.StringVar(&o.vcpuType, "vcpu-type", "", "QEMU vCPU model, e.g. EPYC-Milan (see 'snpmeasure cpus')")
 	fs.StringVar(&o.vcpuSig, "vcpu-sig", "", "vCPU signature (CPUID Fn0000_0001_EAX), 0x-hex or decimal")
 	fs.StringVar(&o.vcpuFamily, "vcpu-family", "", "vCPU family, decimal (with --vcpu-model and --vcpu-stepping)")
 	fs.StringVar(&o.vcpuModel, "vcpu-model", "", "vCPU model, decimal")
 	fs.StringVar(&o.vcpuStepping, "vcpu-stepping", "", "vCPU stepping, decimal")
 	fs.StringVar(&o.vmmType, "vmm-type", "QEMU", "VMM that builds the VMSAs: QEMU, ec2 or gce")
+	fs.StringVar(&o.kvmInit, "kvm-init", "init2", "host KVM: init2 (KVM_SEV_INIT2, Linux 6.10+) or legacy (older SNP hosts)")
 	fs.StringVar(&o.ovmf, "ovmf", "", "OVMF firmware image (required)")
 	fs.StringVar(&o.kernel, "kernel", "", "kernel file whose hash is measured (kernel-hashes=on)")
 	fs.StringVar(&o.initrd, "initrd", "", "initrd file (needs --kernel)")
@@ -83,9 +54,9 @@ func addMeasureFlags(fs *pflag.FlagSet) *measureOptions {
 	fs.BoolVar(&o.dumpVMSA, "dump-vmsa", false, "write each vCPU's VMSA page to vmsa<N>.bin in the current directory")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print 'Calculated <MODE> guest measurement: <value>'")
 	fs.StringVar(&o.svsm, "svsm", "", "COCONUT-SVSM image (snp:svsm)")
-	fs.StringVar(&o.varsSizeArg, "vars-size", "", "size of the OVMF variable store in bytes (snp:svsm)")
+	fs.StringVar(&o.varsSize, "vars-size", "", "size of the OVMF variable store in bytes (snp:svsm)")
 	fs.StringVar(&o.varsFile, "vars-file", "", "OVMF variable store whose size is used (snp:svsm)")
-	fs.StringVar(&o.trace, "trace", "", "write every launch update as JSON Lines to this file (SNP modes)")
+	fs.StringVar(&o.trace, "trace", "", "write every launch update as JSON Lines to this file, - for standard output (SNP modes)")
 	addQuietFlag(fs)
 	return o
 }
@@ -93,217 +64,30 @@ func addMeasureFlags(fs *pflag.FlagSet) *measureOptions {
 func runMeasure(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("measure")
 	o := addMeasureFlags(fs)
-	if err := parseFlags(fs, args, stdout, measureUsage); err != nil {
+	fs.BoolVar(&o.json, "json", false, "print the measurement, the configuration and every input's SHA-256 as JSON")
+	if err := parseFlags(fs, args, stdout, usageText("measure")); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	return o.run(fs, stdout)
+	return o.run(stdout)
 }
 
-func measureUsage(w io.Writer, fs *pflag.FlagSet) {
-	fmt.Fprintln(w, "Usage: snpmeasure [measure] --mode MODE --ovmf FILE [flags]")
-	fmt.Fprintln(w, "\nComputes the launch measurement an AMD SEV, SEV-ES or SEV-SNP guest will report.")
-	fmt.Fprintln(w, "Flags are those of sev-snp-measure.")
-	fmt.Fprintln(w, "\nFlags:")
-	fmt.Fprint(w, fs.FlagUsages())
-	fmt.Fprintln(w, "\nExample:")
-	fmt.Fprintln(w, "  snpmeasure --mode snp --vcpus 4 --vcpu-type EPYC-Milan --ovmf OVMF.amdsev.fd \\")
-	fmt.Fprintln(w, "    --kernel vmlinuz --initrd initrd.img --append 'console=ttyS0'")
-	fmt.Fprintln(w, "\nExit status: 0 ok, 1 bad input, 2 bad usage.")
-}
-
-// newFlagSet returns a flag set that reports errors instead of exiting.
-func newFlagSet(name string) *pflag.FlagSet {
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.SortFlags = false
-	return fs
-}
-
-// parseFlags parses args; --help prints usage to stdout and returns errHelp.
-func parseFlags(fs *pflag.FlagSet, args []string, stdout io.Writer, usage func(io.Writer, *pflag.FlagSet)) error {
-	help := fs.BoolP("help", "h", false, "show this help")
-	version := false
-	if fs.Lookup("version") == nil {
-		fs.BoolVar(&version, "version", false, "print the version")
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			usage(stdout, fs)
-			return errHelp
-		}
-		var ive *pflag.InvalidValueError
-		if errors.As(err, &ive) {
-			return invalidValueError(ive)
-		}
-		return usagef("%v", err)
-	}
-	if *help {
-		usage(stdout, fs)
-		return errHelp
-	}
-	if version {
-		fmt.Fprintf(stdout, "snpmeasure %s\n", versionString())
-		return errHelp
-	}
-	return nil
-}
-
-func versionString() string { return version }
-
-// invalidValueError rewords pflag's "invalid argument ... strconv.ParseUint:
-// parsing ...: invalid syntax" for the typed (numeric and boolean) flags.
-func invalidValueError(e *pflag.InvalidValueError) error {
-	f := e.GetFlag()
-	v := e.GetValue()
-	switch typ := f.Value.Type(); {
-	case typ == "bool":
-		return usagef("--%s=%s: want true or false", f.Name, v)
-	case errors.Is(e, strconv.ErrRange):
-		return usagef("--%s %s: out of range for a %s", f.Name, v, typ)
-	case strings.HasPrefix(typ, "uint"):
-		return usagef("--%s %s: want a non-negative whole number", f.Name, v)
-	default:
-		return usagef("--%s %s: not a valid %s", f.Name, v, typ)
-	}
-}
-
-// parseUint parses a Python int(x, 0) style unsigned value: decimal or with a
-// 0x, 0o or 0b prefix.
-func parseUint(flag, s string) (uint64, error) {
-	t := strings.TrimSpace(s)
-	if t == "" {
-		return 0, usagef("--%s: empty value", flag)
-	}
-	if !pyIntSyntax(s, true) {
-		return 0, usagef("--%s %s: not a number (decimal or 0x-hex)", flag, s)
-	}
-	if strings.HasPrefix(t, "-") {
-		return 0, usagef("--%s %s: must not be negative", flag, s)
-	}
-	t = strings.TrimPrefix(t, "+")
-	base := 10
-	if len(t) > 2 && t[0] == '0' {
-		switch t[1] {
-		case 'x', 'X':
-			base = 16
-		case 'o', 'O':
-			base = 8
-		case 'b', 'B':
-			base = 2
-		}
-		if base != 10 {
-			t = t[2:]
-		} else if strings.Trim(t, "0_") != "" {
-			// Python's int(x, 0) rejects decimal numbers with leading zeros.
-			return 0, usagef("--%s %s: leading zeros are ambiguous; use 0x, 0o or plain decimal", flag, s)
-		}
-	}
-	t = strings.ReplaceAll(t, "_", "")
-	v, err := strconv.ParseUint(t, base, 64)
+// decimal parses a base-10 flag value as Python's int() does.
+func decimal(flag, s string) (int64, error) {
+	v, err := pyarg.Decimal(s)
 	if err != nil {
-		if errors.Is(err, strconv.ErrRange) {
-			return 0, usagef("--%s %s: does not fit in 64 bits", flag, s)
-		}
-		return 0, usagef("--%s %s: not a number (decimal or 0x-hex)", flag, s)
+		return 0, usagef("--%s %q: %v", flag, s, err)
 	}
 	return v, nil
 }
 
-// pyIntSyntax reports whether Python's int(s, 10) (auto false) or int(s, 0)
-// (auto true) accepts s: surrounding white space, one sign, and single
-// underscores between digits; with auto, a 0x/0o/0b prefix (an underscore may
-// follow it) or plain decimal without leading zeros (except for zero itself).
-func pyIntSyntax(s string, auto bool) bool {
-	t := strings.TrimSpace(s)
-	if t != "" && (t[0] == '+' || t[0] == '-') {
-		t = t[1:]
-	}
-	digits := "0123456789"
-	if auto && len(t) >= 2 && t[0] == '0' {
-		switch t[1] {
-		case 'x', 'X':
-			digits, t = "0123456789abcdefABCDEF", strings.TrimPrefix(t[2:], "_")
-		case 'o', 'O':
-			digits, t = "01234567", strings.TrimPrefix(t[2:], "_")
-		case 'b', 'B':
-			digits, t = "01", strings.TrimPrefix(t[2:], "_")
-		default:
-			digits = "0" // int(x, 0) rejects leading zeros: only zero may start with 0
-		}
-	}
-	if t == "" || t[0] == '_' || t[len(t)-1] == '_' || strings.Contains(t, "__") {
-		return false
-	}
-	for _, c := range t {
-		if c != '_' && !strings.ContainsRune(digits, c) {
-			return false
-		}
-	}
-	return true
-}
-
-// checkArgparseTypes rejects what argparse rejects before anything else,
-// whatever the mode: typed flags whose value does not convert, and
-// --vars-size with --vars-file.
-func (o *measureOptions) checkArgparseTypes() error {
-	for _, f := range []struct {
-		name, val string
-		auto      bool
-	}{
-		{"vcpus", o.vcpusArg, false}, {"vcpu-sig", o.vcpuSig, true},
-		{"vcpu-family", o.vcpuFamily, false}, {"vcpu-model", o.vcpuModel, false},
-		{"vcpu-stepping", o.vcpuStepping, false}, {"guest-features", o.guestFeatures, true},
-		{"vars-size", o.varsSizeArg, false},
-	} {
-		if o.fs.Changed(f.name) && !pyIntSyntax(f.val, f.auto) {
-			want := "a decimal number"
-			if f.auto {
-				want = "a number (decimal or 0x-hex)"
-			}
-			return usagef("--%s %q: want %s", f.name, f.val, want)
-		}
-	}
-	if o.fs.Changed("vars-size") && o.fs.Changed("vars-file") {
-		return usagef("--vars-file is not allowed with --vars-size")
-	}
-	return nil
-}
-
-// parseFromHex decodes hex as Python's bytes.fromhex does: ASCII white
-// space may separate (not split) the two-digit bytes; upper case is fine.
-func parseFromHex(s string) (launchdigest.Digest, error) {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		switch s[i] {
-		case ' ', '\t', '\n', '\r', '\v', '\f':
-			i++
-			continue
-		}
-		if i+1 >= len(s) {
-			return launchdigest.Digest{}, fmt.Errorf("odd number of hex digits")
-		}
-		b.WriteString(s[i : i+2])
-		i += 2
-	}
-	return launchdigest.ParseDigest(strings.ToLower(b.String()))
-}
-
-// parseDecimal parses a base-10 integer as Python's int() does: surrounding
-// white space, a sign, and underscores between digits are allowed.
-func parseDecimal(flag, s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	bad := usagef("--%s %q: want a decimal number", flag, s)
-	digits := strings.TrimLeft(t, "+-")
-	if len(t)-len(digits) > 1 || digits == "" || digits[0] == '_' || digits[len(digits)-1] == '_' ||
-		strings.Contains(digits, "__") {
-		return 0, bad
-	}
-	v, err := strconv.ParseInt(strings.ReplaceAll(t, "_", ""), 10, 64)
+// parseUint parses a flag value as Python's int(x, 0): decimal or 0x-hex.
+func parseUint(flag, s string) (uint64, error) {
+	v, err := pyarg.Uint(s)
 	if err != nil {
-		return 0, bad
+		return 0, usagef("--%s %s: %v", flag, s, err)
 	}
 	return v, nil
 }
@@ -318,11 +102,10 @@ func (o *measureOptions) vcpuSignature() (sig uint64, ok bool, err error) {
 			return 0, false, usagef("--vcpu-family needs --vcpu-model and --vcpu-stepping")
 		}
 		var fms [3]int
-		for i, f := range []struct{ name, val string }{
-			{"vcpu-family", o.vcpuFamily}, {"vcpu-model", o.vcpuModel}, {"vcpu-stepping", o.vcpuStepping}} {
-			v, err := parseDecimal(f.name, f.val)
+		for i, f := range [][2]string{{"vcpu-family", o.vcpuFamily}, {"vcpu-model", o.vcpuModel}, {"vcpu-stepping", o.vcpuStepping}} {
+			v, err := pyarg.Decimal(f[1])
 			if err != nil || v < 0 || v > 0xffff {
-				return 0, false, usagef("--%s %q: want a decimal number from 0 to 65535", f.name, f.val)
+				return 0, false, usagef("--%s %q: want a decimal number from 0 to 65535", f[0], f[1])
 			}
 			fms[i] = int(v)
 		}
@@ -341,10 +124,10 @@ func (o *measureOptions) vcpuSignature() (sig uint64, ok bool, err error) {
 }
 
 // config validates the flags in the reference's order and resolves them.
-func (o *measureOptions) config() (*measureConfig, error) {
-	c := &measureConfig{opts: o}
-	switch o.mode {
-	case modeSEV, modeSEVES, modeSNP, modeOVMFHash, modeSVSM:
+func (o *measureOptions) config() (*measure.Config, error) {
+	c := &measure.Config{Mode: measure.Mode(o.mode), Firmware: o.ovmf, Kernel: o.kernel, Initrd: o.initrd, Cmdline: o.appendArg, SVSM: o.svsm}
+	switch c.Mode {
+	case measure.SEV, measure.SEVES, measure.SNP, measure.OVMFHash, measure.SVSM:
 	case "":
 		return nil, usagef("missing --mode (sev, seves, snp, snp:ovmf-hash or snp:svsm)")
 	default:
@@ -353,7 +136,7 @@ func (o *measureOptions) config() (*measureConfig, error) {
 	if o.ovmf == "" {
 		return nil, usagef("missing --ovmf FILE")
 	}
-	// Like argparse choices, these are checked whatever the mode.
+	// Like argparse choices and types, these are checked whatever the mode.
 	if o.outputFormat != "hex" && o.outputFormat != "base64" {
 		return nil, usagef("--output-format %q: want hex or base64", o.outputFormat)
 	}
@@ -362,10 +145,35 @@ func (o *measureOptions) config() (*measureConfig, error) {
 			return nil, usagef("--vcpu-type: %v", err)
 		}
 	}
-	if err := o.checkArgparseTypes(); err != nil {
-		return nil, err
+	for _, f := range []struct {
+		name, val string
+		auto      bool
+	}{
+		{"vcpus", o.vcpus, false}, {"vcpu-sig", o.vcpuSig, true}, {"vcpu-family", o.vcpuFamily, false},
+		{"vcpu-model", o.vcpuModel, false}, {"vcpu-stepping", o.vcpuStepping, false},
+		{"guest-features", o.guestFeatures, true}, {"vars-size", o.varsSize, false},
+	} {
+		if o.fs.Changed(f.name) && !pyarg.Syntax(f.val, f.auto) {
+			err := pyarg.ErrDecimal
+			if f.auto {
+				err = pyarg.ErrSyntax
+			}
+			return nil, usagef("--%s %q: %v", f.name, f.val, err)
+		}
 	}
-	if o.mode == modeOVMFHash {
+	if o.fs.Changed("vars-size") && o.fs.Changed("vars-file") {
+		return nil, usagef("--vars-file is not allowed with --vars-size")
+	}
+	for _, f := range []string{"trace", "kvm-init"} {
+		if o.fs.Changed(f) && o.fs.Lookup(f).Value.String() == "" {
+			return nil, usagef("--%s: empty value", f)
+		}
+	}
+	var err error
+	if c.KVMInit, err = vmsa.ParseKVMInit(o.kvmInit); err != nil {
+		return nil, usagef("--kvm-init: %v", err)
+	}
+	if c.Mode == measure.OVMFHash {
 		return c, nil
 	}
 	if o.initrd != "" && !o.fs.Changed("kernel") {
@@ -374,246 +182,223 @@ func (o *measureOptions) config() (*measureConfig, error) {
 	if o.appendArg != "" && !o.fs.Changed("kernel") {
 		return nil, usagef("--kernel required when using --append")
 	}
-	needVCPUs := o.mode != modeSEV
-	if needVCPUs {
+	if o.kernel == "" {
+		// The reference tests "kernel is None" but measures "kernel is
+		// non-empty": --kernel '' measures no kernel, initrd or append.
+		c.Initrd, c.Cmdline = "", ""
+	}
+	if c.Mode != measure.SEV {
 		if !o.fs.Changed("vcpus") {
 			return nil, usagef("missing --vcpus N in guest mode '%s'", o.mode)
 		}
-		n, err := parseDecimal("vcpus", o.vcpusArg)
-		if err != nil {
-			return nil, err
+		n, err := pyarg.Decimal(o.vcpus)
+		switch {
+		case err == pyarg.ErrRange || n > measure.MaxVCPUs:
+			return nil, usagef("--vcpus %s: at most %d (KVM's and QEMU's limit)", o.vcpus, measure.MaxVCPUs)
+		case err != nil:
+			return nil, usagef("--vcpus %q: %v", o.vcpus, err)
+		case n < 1:
+			return nil, usagef("--vcpus %d: need at least 1", n)
 		}
-		o.vcpus = int(n)
-		if o.vcpus < 1 {
-			return nil, usagef("--vcpus %d: need at least 1", o.vcpus)
-		}
-		if n > maxSpaceVCPUs {
-			// KVM_MAX_VCPUS and QEMU's q35 limit; beyond it a launch cannot
-			// exist, and --trace or --dump-vmsa would write without end.
-			return nil, usagef("--vcpus %d: at most %d (KVM's and QEMU's limit)", n, maxSpaceVCPUs)
-		}
-		c.vcpus.Count = o.vcpus
+		c.VCPUs = int(n)
 	}
-	vmm, err := vmsa.ParseVMM(o.vmmType)
-	if err != nil {
+	if c.VMM, err = vmsa.ParseVMM(o.vmmType); err != nil {
 		return nil, usagef("--vmm-type: %v", err)
 	}
-	c.vcpus.VMM = vmm
-	if o.mode != modeSEV {
+	if c.VMM != vmsa.QEMU && c.KVMInit != vmsa.KVMInit2 {
+		return nil, usagef("--kvm-init %s: applies to QEMU VMSAs only (%s builds its own)", c.KVMInit, c.VMM)
+	}
+	if c.Mode != measure.SEV {
 		sig, ok, err := o.vcpuSignature()
 		if err != nil {
 			return nil, err
 		}
-		if !ok && vmm == vmsa.QEMU {
+		if !ok && c.VMM == vmsa.QEMU {
 			return nil, usagef("missing --vcpu-type or --vcpu-sig or --vcpu-family in guest mode '%s'", o.mode)
 		}
-		c.vcpus.Signature = sig
+		c.Signature = sig
 	}
-	gf, err := parseUint("guest-features", o.guestFeatures)
-	if err != nil {
+	if c.GuestFeatures, err = parseUint("guest-features", o.guestFeatures); err != nil {
 		return nil, err
 	}
-	if o.mode == modeSNP {
-		c.vcpus.GuestFeatures = gf
-	}
 	if o.ovmfHash != "" {
-		if o.mode != modeSNP {
+		if c.Mode != measure.SNP {
 			return nil, usagef("--snp-ovmf-hash only works with --mode snp")
 		}
-		d, err := parseFromHex(o.ovmfHash)
-		if err != nil {
-			return nil, usagef("--snp-ovmf-hash: %v", err)
+		b, err := pyarg.FromHex(o.ovmfHash)
+		if err != nil || len(b) != launchdigest.DigestSize {
+			return nil, usagef("--snp-ovmf-hash: want %d hex digits (the output of --mode snp:ovmf-hash)", 2*launchdigest.DigestSize)
 		}
-		c.ovmfHash = &d
+		c.OVMFHash = (*launchdigest.Digest)(b)
 	}
-	if o.mode == modeSVSM {
-		if vmm != vmsa.QEMU {
-			return nil, usagef("--mode snp:svsm is only implemented for --vmm-type QEMU")
-		}
-		if o.svsm == "" {
-			return nil, usagef("--mode snp:svsm requires --svsm FILE")
-		}
-		if o.fs.Changed("vars-size") && o.fs.Changed("vars-file") {
-			return nil, usagef("--vars-file is not allowed with --vars-size")
-		}
-		if o.varsSizeArg != "" {
-			n, err := parseDecimal("vars-size", o.varsSizeArg)
-			if err != nil {
-				return nil, err
-			}
-			o.varsSize = n
-		}
-		switch {
-		case o.varsFile != "":
-			st, err := os.Stat(o.varsFile)
-			if err != nil {
-				return nil, fileErr(o.varsFile, err)
-			}
-			c.varsSize = uint64(st.Size())
-		case o.varsSize > 0:
-			c.varsSize = uint64(o.varsSize)
-		case o.varsSize < 0:
-			return nil, usagef("--vars-size %d: must not be negative", o.varsSize)
-		default:
-			return nil, usagef("--mode snp:svsm requires --vars-size or --vars-file")
-		}
-	}
-	if o.dumpVMSA && o.mode == modeSEV {
-		return nil, usagef("--dump-vmsa is not available in --mode sev")
-	}
-	if o.trace != "" && o.mode != modeSNP && o.mode != modeSVSM {
-		return nil, usagef("--trace needs --mode snp or snp:svsm")
-	}
-	if o.trace != "" {
-		if err := checkNotInput(namedPath{"--trace", o.trace}, o.inputs()...); err != nil {
+	if c.Mode == measure.SVSM {
+		if err := o.svsmConfig(c); err != nil {
 			return nil, err
 		}
 	}
-	c.hasKernel = o.kernel != ""
-	if c.hasKernel && o.mode != modeSVSM && !utf8.ValidString(o.appendArg) {
-		// The reference encodes the command line as UTF-8 and fails.
-		return nil, usagef("--append %q: not valid UTF-8", o.appendArg)
+	if o.dumpVMSA && c.Mode == measure.SEV {
+		return nil, usagef("--dump-vmsa is not available in --mode sev")
+	}
+	if o.trace != "" && c.Mode != measure.SNP && c.Mode != measure.SVSM {
+		return nil, usagef("--trace needs --mode snp or snp:svsm")
+	}
+	if err := checkOutputs(o.outputs(), o.inputs()...); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, usagef("%v", err)
 	}
 	return c, nil
 }
 
-// inputs lists the files the measurement reads.
-func (o *measureOptions) inputs() []namedPath {
-	return []namedPath{{"--ovmf", o.ovmf}, {"--kernel", o.kernel}, {"--initrd", o.initrd},
-		{"--svsm", o.svsm}, {"--vars-file", o.varsFile}}
+func (o *measureOptions) svsmConfig(c *measure.Config) error {
+	switch {
+	case c.VMM != vmsa.QEMU:
+		return usagef("--mode snp:svsm is only implemented for --vmm-type QEMU")
+	case o.svsm == "":
+		return usagef("--mode snp:svsm requires --svsm FILE")
+	case o.varsFile != "":
+		st, err := os.Stat(o.varsFile)
+		if err != nil {
+			return fileError(o.varsFile, err)
+		}
+		c.VarsSize = uint64(st.Size())
+	case o.varsSize != "":
+		n, err := decimal("vars-size", o.varsSize)
+		if err != nil {
+			return err
+		}
+		if n < 0 {
+			return usagef("--vars-size %d: must not be negative", n)
+		}
+		c.VarsSize = uint64(n)
+	}
+	if c.VarsSize == 0 {
+		return usagef("--mode snp:svsm requires --vars-size or --vars-file")
+	}
+	return nil
 }
 
-// measureConfig is the validated form of measureOptions.
-type measureConfig struct {
-	opts      *measureOptions
-	vcpus     launchdigest.VCPUs
-	ovmfHash  *launchdigest.Digest
-	varsSize  uint64
-	hasKernel bool
+// inputs lists the files the measurement reads.
+func (o *measureOptions) inputs() []file {
+	return []file{{"--ovmf", o.ovmf}, {"--kernel", o.kernel}, {"--initrd", o.initrd}, {"--svsm", o.svsm}, {"--vars-file", o.varsFile}}
+}
+
+// outputs lists the files the measurement writes.
+func (o *measureOptions) outputs() []file {
+	out := []file{{"--trace", o.trace}}
+	if o.dumpVMSA {
+		n, _ := pyarg.Decimal(o.vcpus)
+		for i := range min(int(n), measure.MaxVCPUs) {
+			out = append(out, file{"--dump-vmsa", fmt.Sprintf("vmsa%d.bin", i)})
+		}
+	}
+	return out
+}
+
+// measureOptionsFor returns the library options: progress, and what the
+// flags ask to be kept.
+func (o *measureOptions) measureOptionsFor() *measure.Options {
+	return &measure.Options{Progress: progressFunc(), VMSAs: o.dumpVMSA, FileDigests: o.json}
 }
 
 // run validates, computes and prints like sev-snp-measure.
-func (o *measureOptions) run(fs *pflag.FlagSet, stdout io.Writer) error {
-	o.fs = fs
+func (o *measureOptions) run(stdout io.Writer) error {
 	c, err := o.config()
 	if err != nil {
 		return err
 	}
-	res, err := c.compute()
+	res, err := measure.Measure(context.Background(), c, o.measureOptionsFor())
 	if err != nil {
 		return err
 	}
-	if o.mode == modeOVMFHash {
-		fmt.Fprintln(stdout, hex.EncodeToString(res.digest))
-		return nil
+	return o.write(c, res, stdout)
+}
+
+// expectedMeasurement measures c for verify and writes --trace.
+func (o *measureOptions) expectedMeasurement(c *measure.Config, stdout io.Writer) ([]byte, error) {
+	res, err := measure.Measure(context.Background(), c, o.measureOptionsFor())
+	if err != nil {
+		return nil, err
 	}
-	if o.trace != "" && res.launch != nil {
-		if err := writeTraceFile(o.trace, res.launch); err != nil {
+	if o.trace != "" && res.Launch != nil {
+		if err := writeOutput(o.trace, stdout, paths(o.inputs()), func(w io.Writer) error { return trace.Write(w, res.Launch) }); err != nil {
+			return nil, err
+		}
+	}
+	return res.Digest, nil
+}
+
+// write writes the trace, the VMSA pages and the measurement.
+func (o *measureOptions) write(c *measure.Config, res *measure.Result, stdout io.Writer) error {
+	if c.Mode == measure.OVMFHash && !o.json {
+		_, err := fmt.Fprintln(stdout, hex.EncodeToString(res.Digest))
+		return err
+	}
+	if o.trace != "" && res.Launch != nil {
+		if err := writeOutput(o.trace, stdout, paths(o.inputs()), func(w io.Writer) error { return trace.Write(w, res.Launch) }); err != nil {
 			return err
 		}
 	}
-	if o.dumpVMSA {
-		if err := dumpVMSAs(res.vmsaPages); err != nil {
+	for i, p := range res.VMSAs {
+		if err := writeOutput(fmt.Sprintf("vmsa%d.bin", i), stdout, paths(o.inputs()), func(w io.Writer) error {
+			_, err := w.Write(p[:])
+			return err
+		}); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintln(stdout, o.formatDigest(res.digest))
-	return nil
-}
-
-// modeName is the name sev-snp-measure prints with -v.
-func (o *measureOptions) modeName() string {
-	switch o.mode {
-	case modeSEV:
-		return "SEV"
-	case modeSEVES:
-		return "SEV_ES"
-	case modeSVSM:
-		return "SEV_SNP_SVSM"
+	if o.json {
+		r := measureJSON(c, res)
+		if r.VCPUSig != "" && !o.fs.Changed("vcpu-sig") && !o.fs.Changed("vcpu-family") {
+			r.VCPUType = o.vcpuType
+		}
+		return writeJSON(stdout, r)
 	}
-	return "SEV_SNP"
-}
-
-func (o *measureOptions) formatDigest(d []byte) string {
-	var s string
+	s := hex.EncodeToString(res.Digest)
 	if o.outputFormat == "base64" {
-		s = base64.StdEncoding.EncodeToString(d)
-	} else {
-		s = hex.EncodeToString(d)
+		s = base64.StdEncoding.EncodeToString(res.Digest)
 	}
 	if o.verbose {
-		return fmt.Sprintf("Calculated %s guest measurement: %s", o.modeName(), s)
-	}
-	return s
-}
-
-// dumpVMSAs writes vmsa0.bin ... into the current directory.
-func dumpVMSAs(pages []*vmsa.Page) error {
-	for i, p := range pages {
-		name := fmt.Sprintf("vmsa%d.bin", i)
-		if err := writeFileAtomic(name, p[:]); err != nil {
-			return err
+		name := map[measure.Mode]string{measure.SEV: "SEV", measure.SEVES: "SEV_ES", measure.SVSM: "SEV_SNP_SVSM"}[c.Mode]
+		if name == "" {
+			name = "SEV_SNP"
 		}
+		s = fmt.Sprintf("Calculated %s guest measurement: %s", name, s)
 	}
-	return nil
-}
-
-// writeFileAtomic writes data to a temporary file next to name, then renames it.
-func writeFileAtomic(name string, data []byte) error {
-	return writeAtomic(name, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
-}
-
-// writeAtomic streams into a temporary file next to name and renames it into
-// place only when fill succeeded, so no half-written file is ever left.
-func writeAtomic(name string, fill func(io.Writer) error) error {
-	if st, err := os.Stat(name); err == nil && st.IsDir() {
-		return fmt.Errorf("%s: is a directory, not a file", name)
-	}
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, unwrapPathErr(err))
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := fill(f); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		return fmt.Errorf("%s: %w", name, unwrapPathErr(err))
-	}
-	ok = true
-	return nil
-}
-
-// fileErr formats a file error as "PATH: problem" without repeating the path.
-func fileErr(path string, err error) error {
-	return fmt.Errorf("%s: %w", path, unwrapPathErr(err))
-}
-
-func unwrapPathErr(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
-	}
+	_, err := fmt.Fprintln(stdout, s)
 	return err
+}
+
+// measureRecord is the output of measure --json.
+type measureRecord struct {
+	Mode          string         `json:"mode"`
+	Measurement   string         `json:"measurement"`
+	VCPUs         int            `json:"vcpus,omitempty"`
+	VCPUType      string         `json:"vcpu_type,omitempty"`
+	VCPUSig       string         `json:"vcpu_sig,omitempty"`
+	VMMType       string         `json:"vmm_type,omitempty"`
+	GuestFeatures string         `json:"guest_features,omitempty"`
+	KVMInit       string         `json:"kvm_init,omitempty"`
+	SNPOVMFHash   string         `json:"snp_ovmf_hash,omitempty"`
+	VarsSize      uint64         `json:"vars_size,omitempty"`
+	Cmdline       *string        `json:"cmdline,omitempty"`
+	Inputs        []measure.File `json:"inputs"`
+}
+
+func measureJSON(c *measure.Config, res *measure.Result) *measureRecord {
+	r := &measureRecord{Mode: string(c.Mode), Measurement: hex.EncodeToString(res.Digest), Inputs: res.Files, VarsSize: c.VarsSize}
+	if c.Mode != measure.OVMFHash && c.Mode != measure.SEV {
+		r.VCPUs, r.VCPUSig, r.VMMType, r.KVMInit = c.VCPUs, fmt.Sprintf("%#x", c.Signature), c.VMM.String(), c.KVMInit.String()
+	}
+	if c.Mode == measure.SNP {
+		r.GuestFeatures = fmt.Sprintf("%#x", c.GuestFeatures)
+	}
+	if c.OVMFHash != nil {
+		r.SNPOVMFHash = c.OVMFHash.String()
+	}
+	if c.Kernel != "" && c.Mode != measure.SVSM {
+		r.Cmdline = &c.Cmdline
+	}
+	return r
 }

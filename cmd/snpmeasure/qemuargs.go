@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/snpmeasure/snpmeasure/idblock"
+	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/vmsa"
 )
 
@@ -76,7 +78,7 @@ func runQemuArgs(args []string, stdout, stderr io.Writer) error {
 		fs.MarkHidden(n)
 	}
 	fs.Lookup("mode").Usage = "guest mode: only snp"
-	fs.Lookup("mode").DefValue = modeSNP
+	fs.Lookup("mode").DefValue = string(measure.SNP)
 	if err := parseFlags(fs, args, stdout, qemuArgsUsage); err != nil {
 		return err
 	}
@@ -89,7 +91,7 @@ func runQemuArgs(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if !fs.Changed("mode") {
-		o.mode = modeSNP
+		o.mode = string(measure.SNP)
 	}
 	o.fs = fs
 	plan, err := q.plan(o)
@@ -117,12 +119,12 @@ func (q *qemuArgsOptions) plan(o *measureOptions) (*qemuPlan, error) {
 		return nil, usagef("--style %q: want shell or argv", q.style)
 	}
 	switch o.mode {
-	case modeSNP:
-	case modeSVSM:
+	case string(measure.SNP):
+	case string(measure.SVSM):
 		return nil, usagef("--mode snp:svsm: refusing: upstream QEMU has no launch path that matches this measurement (COCONUT-SVSM guests are launched from IGVM files, measured differently)")
-	case modeOVMFHash:
+	case string(measure.OVMFHash):
 		return nil, usagef("--mode snp:ovmf-hash is a firmware digest, not a launch")
-	case modeSEV, modeSEVES:
+	case string(measure.SEV), string(measure.SEVES):
 		return nil, usagef("--mode %s: qemu-args prints SEV-SNP launches only (--mode snp)", o.mode)
 	default:
 		return nil, usagef("--mode %q: qemu-args needs --mode snp", o.mode)
@@ -139,17 +141,17 @@ func (q *qemuArgsOptions) plan(o *measureOptions) (*qemuPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.vcpus.VMM != vmsa.QEMU {
+	if c.VMM != vmsa.QEMU {
 		return nil, usagef("--vmm-type %s: refusing: that measurement models %s's VMM, whose vCPU state QEMU does not reproduce (use --vmm-type QEMU)", o.vmmType, o.vmmType)
 	}
-	cpuModel, note, err := qemuCPUModel(o, c.vcpus.Signature)
+	cpuModel, note, err := qemuCPUModel(o, c.Signature)
 	if err != nil {
 		return nil, err
 	}
 	if note != "" {
 		p.comments = append(p.comments, note)
 	}
-	snpProps, featNotes, err := qemuFeatureProps(c.vcpus.GuestFeatures, qv)
+	snpProps, featNotes, err := qemuFeatureProps(c.GuestFeatures, qv)
 	if err != nil {
 		return nil, err
 	}
@@ -181,14 +183,14 @@ func (q *qemuArgsOptions) plan(o *measureOptions) (*qemuPlan, error) {
 		}
 	}
 
-	res, err := c.compute()
+	res, err := measure.Measure(context.Background(), c, o.measureOptionsFor())
 	if err != nil {
 		return nil, err // names the file and what it cannot do
 	}
-	p.measured = res.digest
-	if blk != nil && !bytes.Equal(blk.Measurement[:], res.digest) {
+	p.measured = res.Digest
+	if blk != nil && !bytes.Equal(blk.Measurement[:], res.Digest) {
 		return nil, &checkFailedError{msg: fmt.Sprintf("--id-block: %v: it has %s, this configuration measures %s",
-			errIDBlockMismatch, hex.EncodeToString(blk.Measurement[:]), hex.EncodeToString(res.digest))}
+			errIDBlockMismatch, hex.EncodeToString(blk.Measurement[:]), hex.EncodeToString(res.Digest))}
 	}
 
 	p.args = []string{
@@ -197,10 +199,10 @@ func (q *qemuArgsOptions) plan(o *measureOptions) (*qemuPlan, error) {
 		"-object", "memory-backend-memfd,id=ram1,size=" + q.memory + ",share=true,prealloc=false",
 		"-m", q.memory,
 		"-cpu", cpuModel,
-		"-smp", strconv.Itoa(c.vcpus.Count),
+		"-smp", strconv.Itoa(c.VCPUs),
 		"-bios", o.ovmf,
 	}
-	if c.hasKernel {
+	if c.Kernel != "" {
 		p.args = append(p.args, "-kernel", o.kernel)
 		if o.initrd != "" {
 			p.args = append(p.args, "-initrd", o.initrd)
@@ -208,7 +210,7 @@ func (q *qemuArgsOptions) plan(o *measureOptions) (*qemuPlan, error) {
 		p.args = append(p.args, "-append", o.appendArg)
 	}
 	obj := []string{"sev-snp-guest", "id=sev0", "cbitpos=51", "reduced-phys-bits=1", fmt.Sprintf("policy=%#x", policy)}
-	if c.hasKernel {
+	if c.Kernel != "" {
 		obj = append(obj, "kernel-hashes=on")
 	}
 	obj = append(obj, snpProps...)

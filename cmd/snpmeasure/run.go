@@ -1,16 +1,75 @@
 package main
 
 import (
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
+
+	"github.com/spf13/pflag"
 )
 
 // version is the snpmeasure release; overridden with -ldflags "-X main.version=...".
 var version = "0.1.0"
+
+// stdin is standard input, for the inputs named "-". Tests replace it.
+var stdin io.Reader = os.Stdin
+
+// versionString is the release, for documents and messages.
+func versionString() string { return version }
+
+// versionLine is what --version prints: the release, the module version,
+// the commit it was built from and the Go toolchain, from the build info.
+func versionLine() string {
+	s := "snpmeasure " + version
+	var parts []string
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			parts = append(parts, "module "+v)
+		}
+		var rev, dirty string
+		for _, kv := range bi.Settings {
+			switch kv.Key {
+			case "vcs.revision":
+				rev = kv.Value[:min(12, len(kv.Value))]
+			case "vcs.modified":
+				if kv.Value == "true" {
+					dirty = "+dirty"
+				}
+			}
+		}
+		if rev == "" {
+			rev = "unknown"
+		}
+		parts = append(parts, "commit "+rev+dirty)
+	}
+	parts = append(parts, runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH)
+	return s + " (" + strings.Join(parts, ", ") + ")"
+}
+
+//go:embed help/*.txt
+var helpFiles embed.FS
+
+// usageText returns the help printer of a command: help/NAME.txt with the
+// flag list in place of {{flags}}.
+func usageText(name string) func(io.Writer, *pflag.FlagSet) {
+	return func(w io.Writer, fs *pflag.FlagSet) { printHelp(w, name, fs.FlagUsages()) }
+}
+
+// printHelp prints help/NAME.txt with flags in place of {{flags}}.
+func printHelp(w io.Writer, name, flags string) {
+	text, err := helpFiles.ReadFile("help/" + name + ".txt")
+	if err != nil {
+		panic("no help text for " + name) // a build without its help files
+	}
+	fmt.Fprint(w, strings.Replace(string(text), "{{flags}}", flags, 1))
+}
 
 // command is one subcommand of snpmeasure.
 type command struct {
@@ -31,10 +90,11 @@ func register(name, summary string, fn func(args []string, stdout, stderr io.Wri
 // stdout (a full disk, a closed pipe) fails the command: a pipeline must not
 // take missing output for a result.
 func run(args []string, stdout, stderr io.Writer) error {
+	defer abortOutputs() // what a failed command left uncommitted
 	w := &stickyWriter{w: stdout}
 	err := dispatch(args, w, stderr)
 	if w.err != nil && (err == nil || errors.Is(err, errHelp) || errors.Is(err, w.err)) {
-		return fmt.Errorf("standard output: %w", unwrapPathErr(w.err))
+		return fmt.Errorf("standard output: %w", unwrapPath(w.err))
 	}
 	return err
 }
@@ -79,9 +139,12 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 				fmt.Fprint(stdout, fs.FlagUsages())
 				return errHelp
 			}
+			if c, ok := commands[args[1]]; ok { // "--help verify" is "verify --help"
+				return c.run(append(append([]string{}, args[2:]...), "--help"), stdout, stderr)
+			}
 		case "version", "--version":
 			if len(args) == 1 {
-				fmt.Fprintf(stdout, "snpmeasure %s\n", version)
+				fmt.Fprintln(stdout, versionLine())
 				return nil
 			}
 		}

@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
 	"io"
 	"strings"
 
-	"github.com/spf13/pflag"
-
 	"github.com/snpmeasure/snpmeasure/launchdigest"
+	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/report"
 	"github.com/snpmeasure/snpmeasure/vmsa"
 )
@@ -19,12 +17,8 @@ func init() {
 }
 
 // searchDefaults is the space searched unless flags narrow it.
-var searchDefaults = spaceDefaults{
-	vcpus:         "1-512",
-	vcpuTypes:     "all",
-	vmmTypes:      "all",
-	guestFeatures: defaultGuestFeatures,
-}
+var searchDefaults = spaceDefaults{vcpus: "1-512", vcpuTypes: "all", vmmTypes: "all",
+	guestFeatures: "0x1,0x21,0x201,0x221", kvmInits: "init2,legacy"}
 
 type searchOptions struct {
 	report, reportFormat, measurement string
@@ -39,28 +33,13 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&so.measurement, "measurement", "", "measurement to explain (hex or base64), instead of --report")
 	o := addSpaceFlags(fs, searchDefaults)
 	fs.BoolVar(&so.json, "json", false, "print the matches as a JSON array")
-	if err := parseFlags(fs, args, stdout, searchUsage); err != nil {
+	if err := parseFlags(fs, args, stdout, usageText("search")); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	return so.run(o, stdout)
-}
-
-func searchUsage(w io.Writer, fs *pflag.FlagSet) {
-	fmt.Fprintln(w, "Usage: snpmeasure search (--report FILE | --measurement HEX) --ovmf FILE [flags]")
-	fmt.Fprintln(w, "\nFinds the launch configurations of the firmware (and kernel, initrd, command line)")
-	fmt.Fprintln(w, "whose measurement is the given one. The vCPU count, vCPU type, VMM type and guest")
-	fmt.Fprintln(w, "features take lists and ranges; by default every known value is tried.")
-	fmt.Fprintln(w, "Several vCPU types can match: QEMU's VMSA records only the vCPU signature, ec2's")
-	fmt.Fprintln(w, "nothing of the type, gce's only whether it is Genoa or later.")
-	fmt.Fprintln(w, "\nFlags:")
-	fmt.Fprint(w, fs.FlagUsages())
-	fmt.Fprintln(w, "\nExample:")
-	fmt.Fprintln(w, "  snpmeasure search --report report.bin --ovmf OVMF.amdsev.fd --kernel vmlinuz \\")
-	fmt.Fprintln(w, "    --initrd initrd.img --append 'console=ttyS0'")
-	fmt.Fprintln(w, "\nExit status: 0 found, 1 bad input, 2 bad usage, 3 no configuration matches.")
+	return so.run(o, stdout, stderr)
 }
 
 // searchMatch is one configuration that produces the measurement.
@@ -70,10 +49,11 @@ type searchMatch struct {
 	VCPUSig       string `json:"vcpu_sig"`
 	VMMType       string `json:"vmm_type"`
 	GuestFeatures string `json:"guest_features"`
+	KVMInit       string `json:"kvm_init"`
 	Measurement   string `json:"measurement"`
 }
 
-func (so *searchOptions) run(o *spaceOptions, stdout io.Writer) error {
+func (so *searchOptions) run(o *spaceOptions, stdout, stderr io.Writer) error {
 	var target []byte
 	var source string
 	switch {
@@ -92,10 +72,11 @@ func (so *searchOptions) run(o *spaceOptions, stdout io.Writer) error {
 	if err != nil {
 		return usagef("--report-format: %v", err)
 	}
-	s, err := o.parseSpace()
+	s, c, err := o.parseSpace()
 	if err != nil {
 		return err
 	}
+	printNotes(stderr, o.notes)
 	if target == nil {
 		rep, err := report.ReadFile(so.report, format)
 		if err != nil {
@@ -103,48 +84,37 @@ func (so *searchOptions) run(o *spaceOptions, stdout io.Writer) error {
 		}
 		target, source = rep.Measurement(), so.report
 	}
-	in, err := o.loadSpaceInputs()
+	in, err := o.open(c, false)
 	if err != nil {
 		return err
 	}
-	defer in.fw.Close()
-
-	var want launchdigest.Digest
-	copy(want[:], target)
-	var matches []spacePoint
-	if err := s.enumerate(in, func(p spacePoint) bool {
-		if p.Measurement == want {
-			matches = append(matches, p)
-		}
-		return true
-	}); err != nil {
+	want := launchdigest.Digest(target)
+	matches, err := in.Search(context.Background(), s, want)
+	if err != nil {
 		return err
 	}
-
 	if so.json {
 		out := make([]searchMatch, len(matches))
 		for i, p := range matches {
-			out[i] = searchMatch{VCPUs: p.VCPUs, VCPUType: p.CPU.name, VCPUSig: fmt.Sprintf("%#x", p.CPU.sig),
-				VMMType: p.VMM.String(), GuestFeatures: fmt.Sprintf("%#x", p.GuestFeatures), Measurement: p.Measurement.String()}
+			out[i] = searchMatch{VCPUs: p.VCPUs, VCPUType: p.CPU.Name, VCPUSig: fmt.Sprintf("%#x", p.CPU.Signature), VMMType: p.VMM.String(),
+				GuestFeatures: fmt.Sprintf("%#x", p.GuestFeatures), KVMInit: p.KVMInit.String(), Measurement: p.Measurement.String()}
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSON(stdout, out); err != nil {
 			return err
 		}
 	} else {
 		printSearchMatches(stdout, o, want, source, s, matches)
 	}
 	if len(matches) == 0 {
-		return &checkFailedError{msg: fmt.Sprintf("no configuration matches measurement %s of %s (searched %s)", want, source, s.describe())}
+		return &checkFailedError{msg: fmt.Sprintf("no configuration matches measurement %s of %s (searched %s)", want, source, s)}
 	}
 	return nil
 }
 
-func printSearchMatches(w io.Writer, o *spaceOptions, want launchdigest.Digest, source string, s *space, matches []spacePoint) {
+func printSearchMatches(w io.Writer, o *spaceOptions, want launchdigest.Digest, source string, s *measure.Space, matches []measure.Point) {
 	if len(matches) == 0 {
 		fmt.Fprintf(w, "no configuration matches measurement %s (%s)\n", want, source)
-		fmt.Fprintf(w, "searched: %s\n", s.describe())
+		fmt.Fprintf(w, "searched: %s\n", s)
 		fmt.Fprintln(w, "The firmware, kernel, initrd and command line are not searched: they must be those the guest")
 		fmt.Fprintln(w, "was launched with. To see where a launch differs, compare --trace files with 'snpmeasure diff'.")
 		return
@@ -155,8 +125,12 @@ func printSearchMatches(w io.Writer, o *spaceOptions, want launchdigest.Digest, 
 	}
 	fmt.Fprintf(w, "%d configuration%s %s measurement %s (%s):\n", len(matches), plural, verb, want, source)
 	for _, p := range matches {
-		fmt.Fprintf(w, "\nvcpus=%d vcpu-type=%s vcpu-sig=%#x vmm-type=%s guest-features=%#x\n",
-			p.VCPUs, searchTypeLabel(p.CPU), p.CPU.sig, p.VMM, p.GuestFeatures)
+		name := p.CPU.Name
+		if name == "" {
+			name = "-"
+		}
+		fmt.Fprintf(w, "\nvcpus=%d vcpu-type=%s vcpu-sig=%#x vmm-type=%s guest-features=%#x kvm-init=%s\n",
+			p.VCPUs, name, p.CPU.Signature, p.VMM, p.GuestFeatures, p.KVMInit)
 		fmt.Fprintf(w, "  %s\n", searchCommandLine(o, p))
 	}
 	if ambiguousTypes(matches) {
@@ -165,18 +139,11 @@ func printSearchMatches(w io.Writer, o *spaceOptions, want launchdigest.Digest, 
 	}
 }
 
-func searchTypeLabel(c vcpuChoice) string {
-	if c.name == "" {
-		return "-"
-	}
-	return c.name
-}
-
 // ambiguousTypes reports whether matches differ only in the vCPU model.
-func ambiguousTypes(ms []spacePoint) bool {
+func ambiguousTypes(ms []measure.Point) bool {
 	for i := 1; i < len(ms); i++ {
 		a, b := ms[0], ms[i]
-		if a.VCPUs == b.VCPUs && a.VMM == b.VMM && a.GuestFeatures == b.GuestFeatures && a.CPU != b.CPU {
+		if a.VCPUs == b.VCPUs && a.VMM == b.VMM && a.GuestFeatures == b.GuestFeatures && a.KVMInit == b.KVMInit && a.CPU != b.CPU {
 			return true
 		}
 	}
@@ -184,7 +151,7 @@ func ambiguousTypes(ms []spacePoint) bool {
 }
 
 // searchCommandLine is the measure command that reproduces a match.
-func searchCommandLine(o *spaceOptions, p spacePoint) string {
+func searchCommandLine(o *spaceOptions, p measure.Point) string {
 	args := []string{"snpmeasure", "measure", "--mode", "snp", "--ovmf", o.ovmf}
 	if o.ovmfHash != "" {
 		args = append(args, "--snp-ovmf-hash", o.ovmfHash)
@@ -199,31 +166,35 @@ func searchCommandLine(o *spaceOptions, p spacePoint) string {
 		}
 	}
 	args = append(args, "--vcpus", fmt.Sprint(p.VCPUs))
-	if p.CPU.name != "" {
-		args = append(args, "--vcpu-type", p.CPU.name)
+	if p.CPU.Name != "" {
+		args = append(args, "--vcpu-type", p.CPU.Name)
 	} else {
-		args = append(args, "--vcpu-sig", fmt.Sprintf("%#x", p.CPU.sig))
+		args = append(args, "--vcpu-sig", fmt.Sprintf("%#x", p.CPU.Signature))
 	}
 	if p.VMM != vmsa.QEMU {
 		args = append(args, "--vmm-type", p.VMM.String())
 	}
 	args = append(args, "--guest-features", fmt.Sprintf("%#x", p.GuestFeatures))
+	if p.KVMInit != vmsa.KVMInit2 {
+		args = append(args, "--kvm-init", p.KVMInit.String())
+	}
 	for i, a := range args {
-		args[i] = shellQuoteArg(a)
+		args[i] = shellQuote(a)
 	}
 	return strings.Join(args, " ")
 }
 
-// shellQuoteArg quotes a word for a POSIX shell when it needs it.
-func shellQuoteArg(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=,+@%", r))
-	}) < 0 {
+// shellQuote quotes a word for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
 		return s
 	}
-	var b bytes.Buffer
-	b.WriteByte('\'')
-	b.WriteString(strings.ReplaceAll(s, "'", `'\''`))
-	b.WriteByte('\'')
-	return b.String()
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// printNotes prints notes about the command line on stderr.
+func printNotes(stderr io.Writer, notes []string) {
+	for _, n := range notes {
+		fmt.Fprintf(stderr, "snpmeasure: note: %s\n", n)
+	}
 }

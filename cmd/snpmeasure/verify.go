@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/report"
 )
 
@@ -93,8 +94,8 @@ func verifyUsage(w io.Writer, fs *pflag.FlagSet) {
 type verifyPlan struct {
 	format      report.Format
 	expect      report.Expectations
-	measureCfg  *measureConfig // set when measuring from --ovmf
-	measurement []byte         // set with --measurement
+	measureCfg  *measure.Config // set when measuring from --ovmf
+	measurement []byte          // set with --measurement
 }
 
 func (v *verifyOptions) plan(o *measureOptions) (*verifyPlan, error) {
@@ -120,20 +121,17 @@ func (v *verifyOptions) plan(o *measureOptions) (*verifyPlan, error) {
 		return nil, usagef("--measurement and --ovmf both give the expected measurement: use one")
 	case o.ovmf != "":
 		if !o.fs.Changed("mode") {
-			o.mode = modeSNP
+			o.mode = string(measure.SNP)
 		}
-		if o.mode != modeSNP && o.mode != modeSVSM {
+		if o.mode != string(measure.SNP) && o.mode != string(measure.SVSM) {
 			return nil, usagef("--mode %s: verify checks SNP reports (--mode snp or snp:svsm)", o.mode)
 		}
 		if p.measureCfg, err = o.config(); err != nil {
 			return nil, err
 		}
-		if o.trace != "" {
-			if err := checkNotInput(namedPath{"--trace", o.trace}, namedPath{"--report", v.report},
-				namedPath{"--vcek", v.vcek}, namedPath{"--ask", v.ask}, namedPath{"--ark", v.ark},
-				namedPath{"--cert-chain", v.certChain}); err != nil {
-				return nil, err
-			}
+		if err := checkOutputs([]file{{"--trace", o.trace}}, file{"--report", v.report}, file{"--vcek", v.vcek},
+			file{"--ask", v.ask}, file{"--ark", v.ark}, file{"--cert-chain", v.certChain}); err != nil {
+			return nil, err
 		}
 	default:
 		for _, n := range []string{"trace", "vcpus", "vcpu-type", "vcpu-sig", "vcpu-family", "kernel", "initrd",
@@ -252,15 +250,8 @@ func (v *verifyOptions) run(o *measureOptions, stdout io.Writer) error {
 		return usagef("nothing to check: give the measure flags (--ovmf ...) or --measurement, a field check, or --vcek")
 	}
 	if p.measureCfg != nil {
-		res, err := p.measureCfg.compute()
-		if err != nil {
+		if p.expect.Measurement, err = o.expectedMeasurement(p.measureCfg, stdout); err != nil {
 			return err
-		}
-		p.expect.Measurement = res.digest
-		if o.trace != "" && res.launch != nil {
-			if err := writeTraceFile(o.trace, res.launch); err != nil {
-				return err
-			}
 		}
 	}
 	opts.Expect = p.expect

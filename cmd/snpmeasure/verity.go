@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
 
+	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/verity"
 )
 
@@ -27,23 +29,10 @@ func runVerity(args []string, stdout, stderr io.Writer) error {
 	case "verify":
 		return runVerityVerify(args[1:], stdout)
 	case "-h", "--help", "help":
-		verityUsage(stdout)
+		usageText("verity")(stdout, newFlagSet("verity"))
 		return errHelp
 	}
 	return usagef("unknown verity subcommand %q (want format or verify)", args[0])
-}
-
-func verityUsage(w io.Writer) {
-	fmt.Fprintln(w, "Usage:")
-	fmt.Fprintln(w, "  snpmeasure verity format DATA HASHFILE [flags]")
-	fmt.Fprintln(w, "  snpmeasure verity verify DATA HASHFILE ROOTHASH [flags]")
-	fmt.Fprintln(w, "\nformat writes the dm-verity hash tree of DATA to HASHFILE exactly as")
-	fmt.Fprintln(w, "'veritysetup format' does and prints the root hash with the kernel command line")
-	fmt.Fprintln(w, "that makes the kernel enforce it; verify recomputes and checks a tree.")
-	fmt.Fprintln(w, "\nExample:")
-	fmt.Fprintln(w, "  snpmeasure verity format rootfs.img rootfs.hash")
-	fmt.Fprintln(w, "  snpmeasure verity verify rootfs.img rootfs.hash ROOTHASH")
-	fmt.Fprintln(w, "\nRun 'snpmeasure verity SUBCOMMAND --help' for details.")
 }
 
 // verityFlags are the tree parameters shared by format and verify.
@@ -60,17 +49,17 @@ type verityFlags struct {
 
 func addVerityFlags(fs *pflag.FlagSet, format bool) *verityFlags {
 	v := &verityFlags{}
-	fs.StringVar(&v.hash, "hash", "sha256", "hash algorithm: sha256, sha1 or sha512")
-	fs.Uint32Var(&v.format, "format", verity.HashTypeNormal, "hash format: 1 (normal) or 0 (Chrome OS)")
-	fs.Uint32Var(&v.dataBlockSize, "data-block-size", verity.DefaultBlockSize, "data block size in bytes (power of two, 512 to 524288)")
-	fs.Uint32Var(&v.hashBlockSize, "hash-block-size", verity.DefaultBlockSize, "hash block size in bytes (power of two, 512 to 524288)")
-	fs.Uint64Var(&v.dataBlocks, "data-blocks", 0, "number of data blocks to cover (default: every whole block of DATA)")
+	fs.StringVar(&v.hash, "hash", "sha256", "hash `ALG`orithm: sha256, sha1 or sha512")
+	fs.Uint32Var(&v.format, "format", verity.HashTypeNormal, "hash format `N`: 1 (normal) or 0 (Chrome OS)")
+	fs.Uint32Var(&v.dataBlockSize, "data-block-size", verity.DefaultBlockSize, "data block size in `BYTES` (power of two, 512 to 524288)")
+	fs.Uint32Var(&v.hashBlockSize, "hash-block-size", verity.DefaultBlockSize, "hash block size in `BYTES` (power of two, 512 to 524288)")
+	fs.Uint64Var(&v.dataBlocks, "data-blocks", 0, "`N`umber of data blocks to cover (default: every whole block of DATA)")
 	if format {
-		fs.StringVar(&v.salt, "salt", "", "salt as hex, '-' for none (default: 32 random bytes)")
-		fs.StringVar(&v.uuid, "uuid", "", "superblock UUID (default: random)")
+		fs.StringVar(&v.salt, "salt", "", "salt as `HEX`, '-' for none (default: 32 random bytes)")
+		fs.StringVar(&v.uuid, "uuid", "", "superblock `UUID` (default: random)")
 		fs.BoolVar(&v.noSuperblock, "no-superblock", false, "write no superblock: the tree starts at offset 0")
 	} else {
-		fs.StringVar(&v.salt, "salt", "", "salt as hex, '-' for none (with --no-superblock)")
+		fs.StringVar(&v.salt, "salt", "", "salt as `HEX`, '-' for none (with --no-superblock)")
 		fs.BoolVar(&v.noSuperblock, "no-superblock", false, "HASHFILE has no superblock: take the parameters from the flags")
 	}
 	return v
@@ -158,28 +147,12 @@ func verityErr(dataPath, hashPath string, err error) error {
 func runVerityFormat(args []string, stdout io.Writer) error {
 	fs := newFlagSet("verity format")
 	v := addVerityFlags(fs, true)
-	dataDev := fs.String("data-device", "/dev/vda", "data device name the guest kernel sees (for the printed command line)")
-	hashDev := fs.String("hash-device", "/dev/vdb", "hash device name the guest kernel sees (for the printed command line)")
-	name := fs.String("name", "vroot", "device-mapper name in the printed dm-mod.create")
+	dataDev := fs.String("data-device", "/dev/vda", "data device `NAME` the guest kernel sees (for the printed command line)")
+	hashDev := fs.String("hash-device", "/dev/vdb", "hash device `NAME` the guest kernel sees (for the printed command line)")
+	name := fs.String("name", "vroot", "device-mapper `NAME` in the printed dm-mod.create")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := parseFlags(fs, args, stdout, func(w io.Writer, fs *pflag.FlagSet) {
-		fmt.Fprintln(w, "Usage: snpmeasure verity format DATA HASHFILE [flags]")
-		fmt.Fprintln(w, "\nWrites the dm-verity hash tree of DATA (a file or block device) to HASHFILE,")
-		fmt.Fprintln(w, "byte for byte what 'veritysetup format' writes with the same salt and UUID:")
-		fmt.Fprintln(w, "a 512-byte superblock padded to a hash block (unless --no-superblock), then the")
-		fmt.Fprintln(w, "levels, root-most first. Only whole data blocks are covered: a DATA size that is")
-		fmt.Fprintln(w, "not a multiple of the block size leaves the tail unprotected, as veritysetup does.")
-		fmt.Fprintln(w, "\nPrints the root hash, salt, data blocks, hash offset and two kernel command")
-		fmt.Fprintln(w, "lines: dm-mod.create=... (CONFIG_DM_INIT, no initramfs needed; mount it with")
-		fmt.Fprintln(w, "root=/dev/dm-0) and roothash=... for systemd-veritysetup-generator. The device")
-		fmt.Fprintln(w, "names are placeholders: set --data-device and --hash-device to what the guest sees.")
-		fmt.Fprintln(w, "Measured with --append, either line binds the whole file system to the launch digest.")
-		fmt.Fprintln(w, "\nFlags:")
-		fmt.Fprint(w, fs.FlagUsages())
-		fmt.Fprintln(w, "\nExample:")
-		fmt.Fprintln(w, "  snpmeasure verity format rootfs.img rootfs.hash --salt $(head -c32 /dev/urandom | xxd -p -c64)")
-		fmt.Fprintln(w, "\nExit status: 0 ok, 1 bad input, 2 bad usage.")
-	}); err != nil {
+	addQuietFlag(fs)
+	if err := parseFlags(fs, args, stdout, usageText("verity-format")); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
@@ -194,12 +167,27 @@ func runVerityFormat(args []string, stdout io.Writer) error {
 		return err
 	}
 	dataPath, hashPath := fs.Arg(0), fs.Arg(1)
-	if err := checkNotInput(namedPath{"HASHFILE", hashPath}, namedPath{"DATA", dataPath}); err != nil {
+	if err := checkOutputs([]file{{"HASHFILE", hashPath}}, file{"DATA", dataPath}); err != nil {
 		return err
 	}
-	res, err := verity.FormatFile(dataPath, hashPath, p)
+	data, size, err := verity.OpenData(dataPath)
+	if err != nil {
+		return fileError(dataPath, err)
+	}
+	defer data.Close()
+	out, err := createOutput(hashPath, stdout, true, dataPath)
+	if err != nil {
+		return err
+	}
+	res, err := verity.Format(progressReader(data, dataPath), size, out.OS(), p)
 	if err != nil {
 		return verityErr(dataPath, hashPath, err)
+	}
+	if err := outputError(out.Commit()); err != nil {
+		return err
+	}
+	if hashPath == "-" {
+		stdout = os.Stderr // the tree went to standard output
 	}
 	printVerity(stdout, res, *name, *dataDev, *hashDev, *asJSON)
 	return nil
@@ -261,23 +249,8 @@ func runVerityVerify(args []string, stdout io.Writer) error {
 	fs := newFlagSet("verity verify")
 	v := addVerityFlags(fs, false)
 	asJSON := fs.Bool("json", false, "print the result as a JSON object")
-	if err := parseFlags(fs, args, stdout, func(w io.Writer, fs *pflag.FlagSet) {
-		fmt.Fprintln(w, "Usage: snpmeasure verity verify DATA HASHFILE ROOTHASH [flags]")
-		fmt.Fprintln(w, "\nRecomputes the hash tree of DATA and checks it against HASHFILE and ROOTHASH")
-		fmt.Fprintln(w, "(as 'veritysetup verify'). The parameters come from HASHFILE's superblock; with")
-		fmt.Fprintln(w, "--no-superblock they come from the flags.")
-		fmt.Fprintln(w, "With --json, prints one object: ok, data, hash_file, hash_algorithm, data_blocks,")
-		fmt.Fprintln(w, "root_hash (computed; null when the tree does not match the data), expected_root_hash")
-		fmt.Fprintln(w, "and mismatch: null, or the first mismatch {kind: root_hash, data_block or hash_block,")
-		fmt.Fprintln(w, "tree_level, hash_offset, block}.")
-		fmt.Fprintln(w, "\nFlags:")
-		fmt.Fprint(w, fs.FlagUsages())
-		fmt.Fprintln(w, "\nExample:")
-		fmt.Fprintln(w, "  snpmeasure verity verify rootfs.img rootfs.hash \\")
-		fmt.Fprintln(w, "    4392712ba01368efdf14b05c76f9e4df0d53664630b5d48632ed17a137f39076")
-		fmt.Fprintln(w, "  snpmeasure verity verify rootfs.img rootfs.hash $ROOTHASH --json | jq .mismatch")
-		fmt.Fprintln(w, "\nExit status: 0 the tree matches, 1 bad input, 2 bad usage, 3 mismatch.")
-	}); err != nil {
+	addQuietFlag(fs)
+	if err := parseFlags(fs, args, stdout, usageText("verity-verify")); err != nil {
 		return err
 	}
 	if fs.NArg() != 3 {
@@ -312,7 +285,7 @@ func runVerityVerify(args []string, stdout io.Writer) error {
 	if n, _ := verity.DigestSize(p.Algorithm); len(root) != n {
 		return usagef("ROOTHASH has %d bytes, a %s digest %d", len(root), p.Algorithm, n)
 	}
-	res, err := verity.VerifyFile(dataPath, hashPath, root, &p)
+	res, err := verity.VerifyFile(dataPath, hashPath, root, &p, fileProgress(dataPath))
 	var me *verity.MismatchError
 	if err != nil && !errors.As(err, &me) {
 		return verityErr(dataPath, hashPath, err)
@@ -409,7 +382,7 @@ func anyChanged(fs *pflag.FlagSet, names ...string) bool {
 }
 
 func readSuperblock(hashPath string) (*verity.Superblock, error) {
-	f, _, err := openInput(hashPath)
+	f, _, err := measure.OpenInput(hashPath)
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,10 @@
-package main
+package trace
 
 import (
 	"testing"
 )
 
-// FuzzParseTraceLine feeds arbitrary lines to the trace reader of diff: it
+// FuzzParseTraceLine feeds arbitrary lines to the trace reader: it
 // must accept or reject each one without panicking, and what it accepts must
 // carry the expected index.
 func FuzzParseTraceLine(f *testing.F) {
@@ -13,9 +13,16 @@ func FuzzParseTraceLine(f *testing.F) {
 	f.Add([]byte(`[1,2]`), uint64(0))
 	f.Add([]byte(`{"index":"3"}`), uint64(3))
 	f.Fuzz(func(t *testing.T, line []byte, want uint64) {
-		u, err := parseTraceLine(line, want)
-		if err == nil && u.index != want {
-			t.Errorf("accepted index %d, want %d", u.index, want)
+		u, err := ParseLine(line, want)
+		if err == nil && u.Index != want {
+			t.Errorf("accepted index %d, want %d", u.Index, want)
+		}
+		if err == nil {
+			// What is accepted writes back to a line that reads the same.
+			v, err := ParseLine(u.AppendJSON(nil), want)
+			if err != nil || *v != *u {
+				t.Errorf("round trip of %q: %+v, %v", line, v, err)
+			}
 		}
 	})
 }
