@@ -115,6 +115,13 @@ func (a vectorArgs) vcpus(t *testing.T) launchdigest.VCPUs {
 		}
 		v.VMM = m
 	}
+	if s, ok := a["kvm-init"]; ok {
+		k, err := vmsa.ParseKVMInit(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.KVMInit = k
+	}
 	switch {
 	case a["vcpu-family"] != "":
 		v.Signature = vmsa.Signature(int(a.num(t, "vcpu-family", 0)), int(a.num(t, "vcpu-model", 0)), int(a.num(t, "vcpu-stepping", 0)))
@@ -175,7 +182,7 @@ func measure(t *testing.T, a vectorArgs) []byte {
 		}
 		v := a.vcpus(t)
 		l, err := launchdigest.SVSM(fw, pagesOf(t, fwBytes), sv, pagesOf(t, svBytes),
-			launchdigest.SVSMConfig{VarsSize: vars, VCPUs: v.Count, Signature: v.Signature})
+			launchdigest.SVSMConfig{VarsSize: vars, VCPUs: v.Count, Signature: v.Signature, KVMInit: v.KVMInit})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,7 +212,7 @@ func measure(t *testing.T, a vectorArgs) []byte {
 // through the library (the CLI is tested separately in cmd/snpmeasure).
 func TestConformanceVectors(t *testing.T) {
 	var lines []string
-	for _, file := range []string{"../testdata/vectors.tsv", "../testdata/reference-vectors.tsv"} {
+	for _, file := range []string{"../testdata/vectors.tsv", "../testdata/reference-vectors.tsv", "../testdata/legacy-vectors.tsv"} {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)

@@ -142,7 +142,7 @@ type vector struct {
 }
 
 // vectorFiles are the conformance vectors and the extra reference vectors.
-var vectorFiles = []string{"../../testdata/vectors.tsv", "../../testdata/reference-vectors.tsv"}
+var vectorFiles = []string{"../../testdata/vectors.tsv", "../../testdata/reference-vectors.tsv", "../../testdata/legacy-vectors.tsv"}
 
 func loadVectors(t testing.TB) []vector {
 	t.Helper()
