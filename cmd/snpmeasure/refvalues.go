@@ -27,6 +27,7 @@ func runRefvalues(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", refvalues.FormatJSON, "output format: "+strings.Join(refvalues.Formats, ", "))
 	output := fs.StringP("output", "o", "", "write to this file (atomically) instead of standard output")
 	policy := fs.String("policy", "", "guest policy of the launch, e.g. 0x30000: adds policy reference values (json, rvps, corim)")
+	corimProfile := fs.String("corim-profile", refvalues.CoRIMProfileNames[0], "CoRIM profile: 2024 (what Veraison ingests) or 2025 (the current AMD profile draft)")
 	if err := parseFlags(fs, args, stdout, refvaluesUsage); err != nil {
 		return err
 	}
@@ -38,6 +39,13 @@ func runRefvalues(args []string, stdout, stderr io.Writer) error {
 	}
 	if !slices.Contains(refvalues.Formats, *format) {
 		return usagef("--format %q: want %s", *format, strings.Join(refvalues.Formats, ", "))
+	}
+	profile, err := refvalues.CoRIMProfileURI(*corimProfile)
+	if err != nil {
+		return usagef("--corim-profile: %v", err)
+	}
+	if fs.Changed("corim-profile") && *format != refvalues.FormatCoRIM {
+		return usagef("--corim-profile applies to --format corim only")
 	}
 	var pol *refvalues.Hex
 	if fs.Changed("policy") {
@@ -61,11 +69,17 @@ func runRefvalues(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	doc.Policy = pol
+	encode := func(w io.Writer) error {
+		if *format == refvalues.FormatCoRIM {
+			return doc.EncodeCoRIMFor(w, profile)
+		}
+		return doc.Encode(w, *format)
+	}
 	if *output == "" {
 		// Every check is done: only a write error can interrupt the output.
-		return doc.Encode(stdout, *format)
+		return encode(stdout)
 	}
-	return writeAtomic(*output, func(w io.Writer) error { return doc.Encode(w, *format) })
+	return writeAtomic(*output, encode)
 }
 
 // buildRefvalues measures every configuration of s and describes the inputs.

@@ -311,13 +311,13 @@ func TestRefvaluesFormats(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(c.References) != 2*len(distinct) {
-					t.Errorf("%d reference triples, want %d", len(c.References), 2*len(distinct))
+				if c.Profile != refvalues.CoRIMProfile2024 || len(c.References) != 2*len(distinct) {
+					t.Errorf("profile %s, %d reference triples, want %s and %d", c.Profile, len(c.References), refvalues.CoRIMProfile2024, 2*len(distinct))
 				}
 				for _, r := range c.References {
 					got[r.Measurement.String()] = true
-					if r.Policy == nil || *r.Policy != 0x30000 {
-						t.Errorf("policy %v", r.Policy)
+					if r.Policy == nil || *r.Policy != 0x30000 || !bytes.Equal(r.Instance, r.Measurement[:]) {
+						t.Errorf("policy %v, instance %x", r.Policy, r.Instance)
 					}
 				}
 			}
@@ -331,6 +331,27 @@ func TestRefvaluesFormats(t *testing.T) {
 			}
 		})
 	}
+	t.Run("corim profiles", func(t *testing.T) {
+		def := out(t, "corim")
+		for _, tc := range []struct{ flag, uri string }{{"2024", refvalues.CoRIMProfile2024}, {"2025", refvalues.CoRIMProfile2025}} {
+			r := runInProcess(append([]string{"refvalues", "--format", "corim", "--corim-profile", tc.flag}, args...)...)
+			if r.code != 0 {
+				t.Fatalf("--corim-profile %s: exit %d: %s", tc.flag, r.code, r.stderr)
+			}
+			c, err := refvalues.DecodeCoRIM([]byte(r.stdout))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Profile != tc.uri || (tc.flag == "2024") != (r.stdout == string(def)) || len(c.References) != 2*len(distinct) {
+				t.Errorf("--corim-profile %s: profile %s, %d triples, same as the default: %v", tc.flag, c.Profile, len(c.References), r.stdout == string(def))
+			}
+			for _, ref := range c.References {
+				if (tc.flag == "2025") != (ref.Instance == nil) || ref.Policy == nil || *ref.Policy != 0x30000 {
+					t.Errorf("--corim-profile %s: instance %x, policy %v", tc.flag, ref.Instance, ref.Policy)
+				}
+			}
+		}
+	})
 	t.Run("output file", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "rv.cbor")
 		r := runInProcess(append([]string{"refvalues", "--format", "corim", "-o", path}, args...)...)
@@ -392,6 +413,8 @@ func TestRefvaluesErrors(t *testing.T) {
 		{"format", []string{"--ovmf", fw, "--vcpus", "1", "--format", "yaml"}, 2, `--format "yaml"`},
 		{"policy bit 17", []string{"--ovmf", fw, "--vcpus", "1", "--policy", "0x10000"}, 2, "bit 17"},
 		{"policy number", []string{"--ovmf", fw, "--vcpus", "1", "--policy", "x"}, 2, "--policy"},
+		{"corim profile", []string{"--ovmf", fw, "--vcpus", "1", "--format", "corim", "--corim-profile", "2023"}, 2, `--corim-profile: unknown CoRIM profile "2023" (want 2024 or 2025)`},
+		{"corim profile of json", []string{"--ovmf", fw, "--vcpus", "1", "--corim-profile", "2025"}, 2, "--corim-profile applies to --format corim only"},
 		{"vcpus range", []string{"--ovmf", fw, "--vcpus", "0-3"}, 2, "--vcpus"},
 		{"vcpu type", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "Pentium"}, 2, "Pentium"},
 		{"mode", []string{"--ovmf", fw, "--vcpus", "1", "--mode", "sev"}, 2, "only snp"},
