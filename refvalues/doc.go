@@ -4,7 +4,8 @@
 //
 //   - JSON (FormatJSON): the snpmeasure reference values document, schema
 //     SchemaURI version 1, documented in the README (section "refvalues").
-//     Encoding is deterministic: the same document gives the same bytes.
+//     Its JSON Schema (draft 2020-12) is embedded: Schema. Encoding is
+//     deterministic: the same document gives the same bytes.
 //   - RVPS (FormatRVPS): a message for the Confidential Containers Trustee
 //     reference value provider service (rvps-tool register, or a POST to the
 //     KBS reference-value endpoint) in its "sample" provenance format, with

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/snpmeasure/snpmeasure/internal/schemacheck"
 	"github.com/snpmeasure/snpmeasure/refvalues"
 )
 
@@ -44,6 +45,9 @@ func rvDoc(t *testing.T, args ...string) (*refvalues.Document, string) {
 	d, err := refvalues.ParseJSON([]byte(r.stdout))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := schemacheck.RefValues([]byte(r.stdout)); err != nil {
+		t.Fatalf("refvalues %q: the document is not valid against the schema: %v", args, err)
 	}
 	return d, r.stdout
 }
@@ -157,6 +161,9 @@ func TestRefvaluesConformanceVectors(t *testing.T) {
 			d, err := refvalues.ParseJSON([]byte(r.stdout))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if err := schemacheck.RefValues([]byte(r.stdout)); err != nil {
+				t.Errorf("schema: %v", err)
 			}
 			if len(d.Measurements) != 1 || d.Measurements[0].Measurement.String() != f[2] {
 				t.Errorf("refvalues %+v, vector %s", d.Measurements, f[2])
@@ -297,6 +304,9 @@ func TestRefvaluesFormats(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				if err := schemacheck.InToto(b); err != nil {
+					t.Errorf("schema: %v", err)
+				}
 				if len(st.GetSubject()) != 3 || st.GetSubject()[0].GetDigest()["sha256"] != d.Inputs.Firmware.SHA256.String() {
 					t.Errorf("subjects %v", st.GetSubject())
 				}
@@ -395,6 +405,11 @@ func TestRefvaluesGolden(t *testing.T) {
 			}
 			if got != string(want) {
 				t.Errorf("%s differs from %s:\n%s", tc.format, path, got)
+			}
+			if tc.format == "json" {
+				if err := schemacheck.RefValues([]byte(r.stdout)); err != nil {
+					t.Errorf("schema: %v", err)
+				}
 			}
 		})
 	}
