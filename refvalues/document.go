@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/snpmeasure/snpmeasure/ovmf"
+	"github.com/snpmeasure/snpmeasure/vmsa"
 )
 
 // Identity of the JSON document format.
@@ -220,8 +221,22 @@ func (d *Document) Validate() error {
 	if d.Mode != ModeSNP {
 		return fmt.Errorf("mode %q: want %q", d.Mode, ModeSNP)
 	}
-	if d.Inputs.Firmware.Name == "" {
-		return errors.New("inputs.firmware.name is empty")
+	if d.Tool.Name == "" {
+		return errors.New("tool.name is empty")
+	}
+	if err := d.Inputs.Firmware.validate(); err != nil {
+		return fmt.Errorf("inputs.firmware: %w", err)
+	}
+	for _, f := range []struct {
+		key string
+		f   *File
+	}{{"kernel", d.Inputs.Kernel}, {"initrd", d.Inputs.Initrd}} {
+		if f.f == nil {
+			continue
+		}
+		if err := f.f.validate(); err != nil {
+			return fmt.Errorf("inputs.%s: %w", f.key, err)
+		}
 	}
 	if (d.Inputs.Kernel == nil) != (d.Inputs.Cmdline == nil) {
 		return errors.New("inputs.kernel and inputs.cmdline must be given together")
@@ -236,11 +251,52 @@ func (d *Document) Validate() error {
 		if m.VCPUs < 1 {
 			return fmt.Errorf("measurements[%d]: vcpus %d: need at least 1", i, m.VCPUs)
 		}
-		if m.VMMType == "" {
-			return fmt.Errorf("measurements[%d]: vmm_type is empty", i)
+		if _, err := vmsa.ParseVMM(m.VMMType); err != nil {
+			return fmt.Errorf("measurements[%d]: vmm_type: %w", i, err)
+		}
+		if m.KVMInit != "" && m.KVMInit != vmsa.KVMLegacy.String() {
+			return fmt.Errorf("measurements[%d]: kvm_init %q: want legacy, or no key for init2", i, m.KVMInit)
 		}
 	}
 	return nil
+}
+
+func (f *File) validate() error {
+	if f.Name == "" {
+		return errors.New("name is empty")
+	}
+	if f.Size < 0 {
+		return fmt.Errorf("size %d is negative", f.Size)
+	}
+	return nil
+}
+
+func (fw *Firmware) validate() error {
+	if err := fw.File.validate(); err != nil {
+		return err
+	}
+	for i, s := range fw.MetadataSections {
+		if !validSectionType(s.Type) {
+			return fmt.Errorf("metadata_sections[%d]: type %q: want an edk2 name (upper case) or unknown(0x..)", i, s.Type)
+		}
+	}
+	if fw.APResetEIP != nil && !fw.SEVESResetBlock {
+		return errors.New("ap_reset_eip without sev_es_reset_block")
+	}
+	return nil
+}
+
+// validSectionType reports whether t is a section type as the schema has
+// it: an edk2 name (upper case, digits, underscores) or unknown(0x<hex>).
+func validSectionType(t string) bool {
+	if h, ok := strings.CutPrefix(t, "unknown(0x"); ok {
+		h, ok = strings.CutSuffix(h, ")")
+		return ok && h != "" && strings.Trim(h, "0123456789abcdef") == ""
+	}
+	if t == "" || t[0] < 'A' || t[0] > 'Z' {
+		return false
+	}
+	return strings.Trim(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == ""
 }
 
 // ParseJSON reads a JSON document and validates it. Unknown fields are
@@ -281,7 +337,12 @@ func (d *Document) EncodeJSON(w io.Writer) error {
 	enc := json.NewEncoder(&h)
 	enc.SetEscapeHTML(false) // keep <, > and & of command lines readable
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(header{d.Schema, d.Version, d.Tool, d.Mode, d.Inputs, d.Policy}); err != nil {
+	in := d.Inputs
+	if in.Firmware.MetadataSections == nil {
+		// An array, never null: the schema (and readers) expect one.
+		in.Firmware.MetadataSections = []Section{}
+	}
+	if err := enc.Encode(header{d.Schema, d.Version, d.Tool, d.Mode, in, d.Policy}); err != nil {
 		return err
 	}
 	h.Truncate(h.Len() - len("\n}\n"))

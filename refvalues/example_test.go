@@ -3,6 +3,7 @@ package refvalues_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/snpmeasure/snpmeasure/ovmf"
@@ -10,7 +11,8 @@ import (
 )
 
 // Example fills a document with one configuration and encodes it for
-// Trustee's RVPS and as a CoRIM.
+// Trustee's RVPS and as a CoRIM of the default profile (Veraison's: the
+// environment's instance is the measurement) and of the 2025 draft.
 func Example() {
 	d := refvalues.New("0.1.0")
 	d.Inputs.Firmware = refvalues.NewFirmware("OVMF.fd", sha256.Sum256(nil), &ovmf.Image{Size: 4096, HasMetadata: true})
@@ -35,8 +37,22 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(back.Profile, len(back.References), back.References[0].Measurement.String()[:8])
+	r := back.References[0]
+	fmt.Println(back.Profile, len(back.References), r.Measurement.String()[:8], hex.EncodeToString(r.Instance)[:8])
+	draft, err := d.CoRIMFor(refvalues.CoRIMProfile2025)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if back, err = refvalues.DecodeCoRIM(draft); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(back.Profile, len(back.References), back.References[0].Instance == nil)
+	fmt.Println(refvalues.CoRIMMediaType(refvalues.CoRIMProfile))
 	// Output:
 	// {"snp_launch_measurement":["ab000000000000000000000000000000
-	// tag:amd.com,2025:snp-corim-profile 2 ab000000
+	// tag:amd.com,2024:snp-corim-profile 2 ab000000 ab000000
+	// tag:amd.com,2025:snp-corim-profile 2 true
+	// application/rim+cbor; profile="tag:amd.com,2024:snp-corim-profile"
 }

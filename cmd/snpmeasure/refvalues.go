@@ -23,6 +23,7 @@ func runRefvalues(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", refvalues.FormatJSON, "output format: "+strings.Join(refvalues.Formats, ", "))
 	output := fs.StringP("output", "o", "-", "write to this file (atomically), - for standard output")
 	policy := fs.String("policy", "", "guest policy of the launch, e.g. 0x30000: adds policy reference values (json, rvps, corim)")
+	corimProfile := fs.String("corim-profile", refvalues.CoRIMProfileNames[0], "CoRIM profile: 2024 (what Veraison ingests) or 2025 (the current AMD profile draft)")
 	if err := parseFlags(fs, args, stdout, usageText("refvalues")); err != nil {
 		return err
 	}
@@ -37,6 +38,13 @@ func runRefvalues(args []string, stdout, stderr io.Writer) error {
 	}
 	if *output == "" {
 		return usagef("-o: empty file name (use - for standard output)")
+	}
+	profile, err := refvalues.CoRIMProfileURI(*corimProfile)
+	if err != nil {
+		return usagef("--corim-profile: %v", err)
+	}
+	if fs.Changed("corim-profile") && *format != refvalues.FormatCoRIM {
+		return usagef("--corim-profile applies to --format corim only")
 	}
 	var pol *refvalues.Hex
 	if fs.Changed("policy") {
@@ -65,7 +73,12 @@ func runRefvalues(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	doc.Policy = pol
-	return writeOutput(*output, stdout, paths(inputs), func(w io.Writer) error { return doc.Encode(w, *format) })
+	return writeOutput(*output, stdout, paths(inputs), func(w io.Writer) error {
+		if *format == refvalues.FormatCoRIM {
+			return doc.EncodeCoRIMFor(w, profile)
+		}
+		return doc.Encode(w, *format)
+	})
 }
 
 // parseGuestPolicyFlag parses an SEV-SNP guest policy; bit 17 is reserved and must be 1.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/snpmeasure/snpmeasure/internal/schemacheck"
 	"github.com/snpmeasure/snpmeasure/refvalues"
 )
 
@@ -44,6 +45,9 @@ func rvDoc(t *testing.T, args ...string) (*refvalues.Document, string) {
 	d, err := refvalues.ParseJSON([]byte(r.stdout))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := schemacheck.RefValues([]byte(r.stdout)); err != nil {
+		t.Fatalf("refvalues %q: the document is not valid against the schema: %v", args, err)
 	}
 	return d, r.stdout
 }
@@ -157,6 +161,9 @@ func TestRefvaluesConformanceVectors(t *testing.T) {
 			d, err := refvalues.ParseJSON([]byte(r.stdout))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if err := schemacheck.RefValues([]byte(r.stdout)); err != nil {
+				t.Errorf("schema: %v", err)
 			}
 			if len(d.Measurements) != 1 || d.Measurements[0].Measurement.String() != f[2] {
 				t.Errorf("refvalues %+v, vector %s", d.Measurements, f[2])
@@ -297,6 +304,9 @@ func TestRefvaluesFormats(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				if err := schemacheck.InToto(b); err != nil {
+					t.Errorf("schema: %v", err)
+				}
 				if len(st.GetSubject()) != 3 || st.GetSubject()[0].GetDigest()["sha256"] != d.Inputs.Firmware.SHA256.String() {
 					t.Errorf("subjects %v", st.GetSubject())
 				}
@@ -311,13 +321,13 @@ func TestRefvaluesFormats(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(c.References) != 2*len(distinct) {
-					t.Errorf("%d reference triples, want %d", len(c.References), 2*len(distinct))
+				if c.Profile != refvalues.CoRIMProfile2024 || len(c.References) != 2*len(distinct) {
+					t.Errorf("profile %s, %d reference triples, want %s and %d", c.Profile, len(c.References), refvalues.CoRIMProfile2024, 2*len(distinct))
 				}
 				for _, r := range c.References {
 					got[r.Measurement.String()] = true
-					if r.Policy == nil || *r.Policy != 0x30000 {
-						t.Errorf("policy %v", r.Policy)
+					if r.Policy == nil || *r.Policy != 0x30000 || !bytes.Equal(r.Instance, r.Measurement[:]) {
+						t.Errorf("policy %v, instance %x", r.Policy, r.Instance)
 					}
 				}
 			}
@@ -331,6 +341,27 @@ func TestRefvaluesFormats(t *testing.T) {
 			}
 		})
 	}
+	t.Run("corim profiles", func(t *testing.T) {
+		def := out(t, "corim")
+		for _, tc := range []struct{ flag, uri string }{{"2024", refvalues.CoRIMProfile2024}, {"2025", refvalues.CoRIMProfile2025}} {
+			r := runInProcess(append([]string{"refvalues", "--format", "corim", "--corim-profile", tc.flag}, args...)...)
+			if r.code != 0 {
+				t.Fatalf("--corim-profile %s: exit %d: %s", tc.flag, r.code, r.stderr)
+			}
+			c, err := refvalues.DecodeCoRIM([]byte(r.stdout))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Profile != tc.uri || (tc.flag == "2024") != (r.stdout == string(def)) || len(c.References) != 2*len(distinct) {
+				t.Errorf("--corim-profile %s: profile %s, %d triples, same as the default: %v", tc.flag, c.Profile, len(c.References), r.stdout == string(def))
+			}
+			for _, ref := range c.References {
+				if (tc.flag == "2025") != (ref.Instance == nil) || ref.Policy == nil || *ref.Policy != 0x30000 {
+					t.Errorf("--corim-profile %s: instance %x, policy %v", tc.flag, ref.Instance, ref.Policy)
+				}
+			}
+		}
+	})
 	t.Run("output file", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "rv.cbor")
 		r := runInProcess(append([]string{"refvalues", "--format", "corim", "-o", path}, args...)...)
@@ -375,6 +406,11 @@ func TestRefvaluesGolden(t *testing.T) {
 			if got != string(want) {
 				t.Errorf("%s differs from %s:\n%s", tc.format, path, got)
 			}
+			if tc.format == "json" {
+				if err := schemacheck.RefValues([]byte(r.stdout)); err != nil {
+					t.Errorf("schema: %v", err)
+				}
+			}
 		})
 	}
 }
@@ -392,6 +428,8 @@ func TestRefvaluesErrors(t *testing.T) {
 		{"format", []string{"--ovmf", fw, "--vcpus", "1", "--format", "yaml"}, 2, `--format "yaml"`},
 		{"policy bit 17", []string{"--ovmf", fw, "--vcpus", "1", "--policy", "0x10000"}, 2, "bit 17"},
 		{"policy number", []string{"--ovmf", fw, "--vcpus", "1", "--policy", "x"}, 2, "--policy"},
+		{"corim profile", []string{"--ovmf", fw, "--vcpus", "1", "--format", "corim", "--corim-profile", "2023"}, 2, `--corim-profile: unknown CoRIM profile "2023" (want 2024 or 2025)`},
+		{"corim profile of json", []string{"--ovmf", fw, "--vcpus", "1", "--corim-profile", "2025"}, 2, "--corim-profile applies to --format corim only"},
 		{"vcpus range", []string{"--ovmf", fw, "--vcpus", "0-3"}, 2, "--vcpus"},
 		{"vcpu type", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "Pentium"}, 2, "Pentium"},
 		{"mode", []string{"--ovmf", fw, "--vcpus", "1", "--mode", "sev"}, 2, "only snp"},
