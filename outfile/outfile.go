@@ -186,7 +186,10 @@ func stream(name string, w io.Writer, f *os.File, o Options) (*File, error) {
 		return nil, pathErr(name, err)
 	}
 	os.Remove(tf.Name()) // unnamed: nothing is left behind, whatever happens
-	out.w, out.f, out.copyTo, out.own = tf, tf, w, f
+	out.w, out.f, out.copyTo = tf, tf, w
+	if f != nil {
+		out.own = f
+	}
 	return out, nil
 }
 

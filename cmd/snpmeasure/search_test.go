@@ -213,3 +213,40 @@ func BenchmarkSearchDefaultSpace(b *testing.B) {
 		}
 	}
 }
+
+// TestSearchFindsLegacyKVM: a measurement of a host before KVM_SEV_INIT2
+// (a hardware-observed SVSM digest has its sibling in legacy-vectors.tsv)
+// is found in search's default space, and the command line it prints
+// reproduces it.
+func TestSearchFindsLegacyKVM(t *testing.T) {
+	fw := []string{"--ovmf", testInput(t, "bookworm-OVMF.fd")}
+	m := measureHex(t, append(slices.Clone(fw), "--mode", "snp", "--vcpus", "4", "--vcpu-type", "EPYC-Milan", "--kvm-init", "legacy")...)
+	if m != "89d03389c4d237f6cb40ebd9be6ff41af8ff6b151604576eaa742c4541a3c109f7db7e3f00162bec4b4f045bb3fb389a" {
+		t.Fatalf("legacy measurement %s differs from LEGACY-10", m)
+	}
+	r := runInProcess(append([]string{"search", "--measurement", m, "--vcpus", "1-8"}, fw...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "vcpus=4 vcpu-type=EPYC-Milan vcpu-sig=0xa00f11 vmm-type=QEMU guest-features=0x1 kvm-init=legacy") {
+		t.Fatalf("no legacy match:\n%s", r.stdout)
+	}
+	for _, line := range strings.Split(r.stdout, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "snpmeasure measure ") {
+			continue
+		}
+		if !strings.Contains(line, "--kvm-init legacy") {
+			t.Errorf("command line without --kvm-init legacy: %s", line)
+		}
+		args := shellSplit(line)[2:]
+		if got := measureHex(t, args...); got != m {
+			t.Errorf("%s gives %s", line, got)
+		}
+	}
+	// Narrowed to init2, nothing matches.
+	r = runInProcess(append([]string{"search", "--measurement", m, "--vcpus", "1-8", "--kvm-init", "init2"}, fw...)...)
+	if r.code != 3 {
+		t.Errorf("init2 only: exit %d, want 3", r.code)
+	}
+}

@@ -1,0 +1,86 @@
+package pyarg
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"testing"
+)
+
+func TestUint(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want uint64
+		err  error
+	}{
+		{"0x21", 0x21, nil}, {"33", 33, nil}, {" 1_000 ", 1000, nil}, {"0o17", 15, nil}, {"0b101", 5, nil},
+		{"0X_ff", 255, nil}, {"+7", 7, nil}, {"0", 0, nil}, {"00", 0, nil}, {"18446744073709551615", 1<<64 - 1, nil},
+		{"", 0, ErrEmpty}, {"  ", 0, ErrEmpty}, {"07", 0, ErrLeadingZeros}, {"-1", 0, ErrNegative},
+		{"0x", 0, ErrSyntax}, {"1__0", 0, ErrSyntax}, {"_1", 0, ErrSyntax}, {"1.0", 0, ErrSyntax}, {"0x1g", 0, ErrSyntax},
+		{"18446744073709551616", 0, ErrRange}, {"0x10000000000000021", 0, ErrRange},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := Uint(tc.in)
+			if got != tc.want || !errors.Is(err, tc.err) {
+				t.Errorf("Uint(%q) = %d, %v; want %d, %v", tc.in, got, err, tc.want, tc.err)
+			}
+		})
+	}
+}
+
+func TestDecimal(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		err  error
+	}{
+		{"4", 4, nil}, {" -3 ", -3, nil}, {"1_0", 10, nil}, {"007", 7, nil},
+		{"0x4", 0, ErrDecimal}, {"", 0, ErrDecimal}, {"4.0", 0, ErrDecimal},
+		{"99999999999999999999", 0, ErrRange},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := Decimal(tc.in)
+			if got != tc.want || !errors.Is(err, tc.err) {
+				t.Errorf("Decimal(%q) = %d, %v; want %d, %v", tc.in, got, err, tc.want, tc.err)
+			}
+		})
+	}
+}
+
+func TestFromHex(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []byte
+		ok   bool
+	}{
+		{"AbCd", []byte{0xab, 0xcd}, true}, {" ab cd\n", []byte{0xab, 0xcd}, true}, {"", []byte{}, true},
+		{"a bcd", nil, false}, {"abc", nil, false}, {"zz", nil, false},
+	} {
+		got, err := FromHex(tc.in)
+		if (err == nil) != tc.ok || (tc.ok && !bytes.Equal(got, tc.want)) {
+			t.Errorf("FromHex(%q) = %x, %v", tc.in, got, err)
+		}
+	}
+}
+
+// FuzzUint: whatever Uint accepts, Syntax accepts too, and the value prints
+// back to an accepted number; nothing panics.
+func FuzzUint(f *testing.F) {
+	for _, s := range []string{"0x21", " 1_0 ", "-0", "0b", "07", "+0o7_7", "1" + string(rune(0x663))} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := Uint(s)
+		if err != nil {
+			return
+		}
+		if !Syntax(s, true) {
+			t.Errorf("Uint(%q) = %d but Syntax refuses it", s, v)
+		}
+		if w, err := Uint(strconv.FormatUint(v, 10)); err != nil || w != v {
+			t.Errorf("%d does not parse back: %d, %v", v, w, err)
+		}
+		Decimal(s)
+		FromHex(s)
+	})
+}

@@ -1,0 +1,191 @@
+package outfile
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func write(t *testing.T, path string, o Options, data string) error {
+	t.Helper()
+	f, err := Create(path, o)
+	if err != nil {
+		return err
+	}
+	if o.Seekable {
+		if _, err := f.OS().WriteAt([]byte(data), 0); err != nil {
+			t.Fatal(err)
+		}
+	} else if _, err := io.WriteString(f, data); err != nil {
+		f.Abort()
+		return err
+	}
+	return f.Commit()
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// noTemp fails when a temporary file is left in dir.
+func noTemp(t *testing.T, dir string) {
+	t.Helper()
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".tmp") {
+			t.Errorf("temporary file left: %s", e.Name())
+		}
+	}
+}
+
+func TestCreate(t *testing.T) {
+	old := syscall.Umask(0o027)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		setup func(path string) string // returns the path to write
+		check func(t *testing.T, path string)
+	}{
+		{"new file gets the umask's mode", func(p string) string { return p }, func(t *testing.T, p string) {
+			if st, _ := os.Stat(p); st.Mode().Perm() != 0o640 || read(t, p) != "data" {
+				t.Errorf("mode %v", st.Mode())
+			}
+		}},
+		{"replaced file keeps its mode", func(p string) string { os.WriteFile(p, []byte("old"), 0o604); os.Chmod(p, 0o604); return p }, func(t *testing.T, p string) {
+			if st, _ := os.Stat(p); st.Mode().Perm() != 0o604 || read(t, p) != "data" {
+				t.Errorf("mode %v", st.Mode())
+			}
+		}},
+		{"symlink is followed, not replaced", func(p string) string {
+			os.WriteFile(p+".target", []byte("old"), 0o600)
+			os.Symlink(filepath.Base(p)+".target", p)
+			return p
+		}, func(t *testing.T, p string) {
+			if st, _ := os.Lstat(p); st.Mode()&fs.ModeSymlink == 0 {
+				t.Error("the link was replaced")
+			}
+			if read(t, p+".target") != "data" {
+				t.Error("the target was not written")
+			}
+		}},
+		{"dangling symlink creates its target", func(p string) string { os.Symlink(filepath.Base(p)+".new", p); return p }, func(t *testing.T, p string) {
+			if read(t, p+".new") != "data" {
+				t.Error("target not created")
+			}
+		}},
+		{"FIFO is written in place", func(p string) string {
+			if err := syscall.Mkfifo(p, 0o600); err != nil {
+				t.Skip(err)
+			}
+			go func() { f, _ := os.Open(p); io.Copy(io.Discard, f); f.Close() }()
+			return p
+		}, func(t *testing.T, p string) {
+			if st, _ := os.Lstat(p); st.Mode()&fs.ModeNamedPipe == 0 {
+				t.Error("the FIFO was replaced")
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.setup(filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")))
+			if err := write(t, p, Options{}, "data"); err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, p)
+			noTemp(t, dir)
+		})
+	}
+}
+
+func TestDevicesAndStreams(t *testing.T) {
+	if err := write(t, "/dev/null", Options{}, "data"); err != nil {
+		t.Errorf("/dev/null: %v", err)
+	}
+	if st, err := os.Stat("/dev/null"); err != nil || st.Mode()&fs.ModeCharDevice == 0 {
+		t.Fatalf("/dev/null is no longer a device: %v", st.Mode())
+	}
+	if err := write(t, "/dev/full", Options{}, "data"); !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("/dev/full: %v, want ENOSPC", err)
+	}
+	for _, name := range []string{"-", "/dev/stdout"} {
+		var out bytes.Buffer
+		if err := write(t, name, Options{Stdout: &out}, "data"); err != nil || out.String() != "data" {
+			t.Errorf("%s: %q, %v", name, out.String(), err)
+		}
+		out.Reset()
+		if err := write(t, name, Options{Stdout: &out, Seekable: true}, "seek"); err != nil || out.String() != "seek" {
+			t.Errorf("%s seekable: %q, %v", name, out.String(), err)
+		}
+	}
+	if err := write(t, "-", Options{}, "data"); err == nil {
+		t.Error("- without a standard output accepted")
+	}
+}
+
+func TestRefused(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "input.fd")
+	os.WriteFile(in, []byte("input"), 0o644)
+	link := filepath.Join(dir, "link")
+	os.Symlink("input.fd", link)
+	for _, tc := range []struct {
+		name, path string
+		want       error
+		msg        string
+	}{
+		{"input itself", in, ErrIsInput, "is also the input"},
+		{"input through a link", link, ErrIsInput, "is also the input"},
+		{"directory", dir, ErrIsDir, "is a directory"},
+		{"missing directory", filepath.Join(dir, "no", "x"), fs.ErrNotExist, "no such file or directory"},
+		{"empty name", "", nil, "empty file name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := write(t, tc.path, Options{Inputs: []string{in}}, "data")
+			var pe *fs.PathError
+			if !errors.As(err, &pe) || (tc.want != nil && !errors.Is(err, tc.want)) || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %v, want %v (%s)", err, tc.want, tc.msg)
+			}
+			if read(t, in) != "input" {
+				t.Error("the input changed")
+			}
+		})
+	}
+	if !SameFile(link, in) || SameFile(filepath.Join(dir, "new"), in) || SameFile("-", in) {
+		t.Error("SameFile")
+	}
+	noTemp(t, dir)
+}
+
+func TestAbort(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "out")
+	os.WriteFile(p, []byte("old"), 0o644)
+	f, err := Create(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(f, "half")
+	f.Abort()
+	f.Abort()
+	if read(t, p) != "old" {
+		t.Error("Abort changed the target")
+	}
+	if _, err := f.Write([]byte("x")); err == nil {
+		t.Error("write after Abort")
+	}
+	if err := f.Commit(); err == nil {
+		t.Error("Commit after Abort")
+	}
+	noTemp(t, dir)
+}
