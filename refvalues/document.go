@@ -108,10 +108,10 @@ type Measurement struct {
 	VCPUs int `json:"vcpus"`
 	// VCPUType is QEMU's -cpu model name; empty when the configuration was
 	// given by signature.
-	VCPUType      string         `json:"vcpu_type,omitempty"`
-	VCPUSig       Hex            `json:"vcpu_sig"`
-	VMMType       string         `json:"vmm_type"`
-	GuestFeatures Hex            `json:"guest_features"`
+	VCPUType      string `json:"vcpu_type,omitempty"`
+	VCPUSig       Hex    `json:"vcpu_sig"`
+	VMMType       string `json:"vmm_type"`
+	GuestFeatures Hex    `json:"guest_features"`
 	// KVMInit is "legacy" for hosts whose KVM predates KVM_SEV_INIT2;
 	// absent for current hosts ("init2").
 	KVMInit     string         `json:"kvm_init,omitempty"`

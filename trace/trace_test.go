@@ -96,7 +96,7 @@ func TestParseLineErrors(t *testing.T) {
 	good := strings.SplitN(written(t, testLaunch(3, 1)), "\n", 2)[0]
 	for _, tc := range []struct {
 		name, line, want string
-		index           uint64
+		index            uint64
 	}{
 		{"good", good, "", 0},
 		{"wrong index", good, "index 0, want 1", 1},
