@@ -145,6 +145,18 @@ func ParseBlock(data []byte) (*Block, error) {
 	return b, nil
 }
 
+// Validate reports what SNP_LAUNCH_FINISH would refuse in the block: a
+// VERSION other than 1, or a policy without its must-be-one bit 17.
+func (b *Block) Validate() error {
+	switch {
+	case b.Version != DefaultVersion:
+		return fmt.Errorf("ID block VERSION %d: the SEV-SNP ABI defines version %d only", b.Version, DefaultVersion)
+	case b.Policy&(1<<17) == 0:
+		return fmt.Errorf("ID block POLICY %#x: bit 17 is reserved and must be 1", b.Policy)
+	}
+	return nil
+}
+
 // putLE writes the big-endian p384Len-byte value be into a ComponentSize
 // little-endian field.
 func putLE(dst []byte, be []byte) {

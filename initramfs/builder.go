@@ -213,7 +213,7 @@ func (b *Builder) AddManifest(name string) error {
 // locations and origin names the manifest in errors.
 func (b *Builder) AddManifestEntries(entries []ManifestEntry, baseDir, origin string) error {
 	for _, e := range entries {
-		where := fmt.Sprintf("%s:%d", origin, e.Line)
+		where := fmt.Sprintf("%s: line %d", origin, e.Line)
 		it := &item{path: e.Name, uid: e.UID, gid: e.GID, origin: where}
 		perm := e.Mode & ModePerm
 		switch e.Type {
@@ -222,15 +222,19 @@ func (b *Builder) AddManifestEntries(entries []ManifestEntry, baseDir, origin st
 			if !filepath.IsAbs(loc) {
 				loc = filepath.Join(baseDir, loc)
 			}
+			shown := e.Location // with the path it resolves to, when that differs
+			if loc != e.Location {
+				shown += " (" + loc + ")"
+			}
 			fi, err := os.Stat(loc)
 			if err != nil {
-				return &ManifestError{e.Line, fmt.Sprintf("file %s: %v", e.Location, unwrapPath(err))}
+				return &ManifestError{e.Line, fmt.Sprintf("file %s: %v", shown, unwrapPath(err))}
 			}
 			if !fi.Mode().IsRegular() {
-				return &ManifestError{e.Line, fmt.Sprintf("file %s: not a regular file", e.Location)}
+				return &ManifestError{e.Line, fmt.Sprintf("file %s: not a regular file", shown)}
 			}
 			if fi.Size() > MaxFileSize {
-				return &ManifestError{e.Line, fmt.Sprintf("file %s: %d bytes is more than a newc archive can hold", e.Location, fi.Size())}
+				return &ManifestError{e.Line, fmt.Sprintf("file %s: %d bytes is more than a newc archive can hold", shown, fi.Size())}
 			}
 			it.mode = ModeRegular | perm
 			it.src = loc

@@ -403,7 +403,7 @@ func TestInitramfsBuildMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "x.img")
-	if _, err := b.WriteFile(out, None); err == nil || !strings.Contains(err.Error(), "bad.list:1") {
+	if _, err := b.WriteFile(out, None); err == nil || !strings.Contains(err.Error(), "bad.list: line 1") {
 		t.Errorf("file below a file: %v", err)
 	}
 	if ents, _ := os.ReadDir(filepath.Dir(out)); len(ents) != 0 {
@@ -430,7 +430,7 @@ func TestInitramfsBuildErrors(t *testing.T) {
 	}
 	os.Remove(src)
 	outDir := t.TempDir()
-	if _, err := b.WriteFile(filepath.Join(outDir, "out.img"), Gzip); err == nil || !strings.Contains(err.Error(), "m.list:1") {
+	if _, err := b.WriteFile(filepath.Join(outDir, "out.img"), Gzip); err == nil || !strings.Contains(err.Error(), "m.list: line 1") {
 		t.Errorf("vanished source: %v", err)
 	}
 	if ents, _ := os.ReadDir(outDir); len(ents) != 0 {

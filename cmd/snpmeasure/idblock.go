@@ -85,6 +85,10 @@ func runIDBlock(args []string, stdout, stderr io.Writer) error {
 		}
 		*f.dst = uint32(v)
 	}
+	if b.Version != idblock.DefaultVersion {
+		// SNP_LAUNCH_FINISH rejects other versions (SEV-SNP ABI, ID block VERSION).
+		return usagef("--version %d: the SEV-SNP ABI defines ID block version %d only", b.Version, idblock.DefaultVersion)
+	}
 	idKey, err := loadIDBlockKey(idKeyPath)
 	if err != nil {
 		return err
@@ -247,6 +251,9 @@ func runIDBlockVerify(args []string, stdout io.Writer) error {
 	if err := v.Err(); err != nil {
 		failures = append(failures, err.Error())
 	}
+	if err := b.Validate(); err != nil {
+		failures = append(failures, err.Error())
+	}
 	if want != nil && *want != b.Measurement {
 		failures = append(failures, "the ID block's measurement is not "+hex.EncodeToString(want[:]))
 	}
@@ -284,8 +291,12 @@ func printIDBlockVerify(w io.Writer, b *idblock.Block, v *idblock.Verification, 
 	} else {
 		fmt.Fprintln(&out, "author_key: none (AUTH_KEY_ALGO 0; launch with author-key-enabled=off, the default)")
 	}
-	if want != nil && *want != b.Measurement {
-		fmt.Fprintf(&out, "measurement check: FAILED: want %s\n", hex.EncodeToString(want[:]))
+	if want != nil {
+		result := "ok"
+		if *want != b.Measurement {
+			result = "FAILED: want " + hex.EncodeToString(want[:])
+		}
+		fmt.Fprintf(&out, "measurement check: %s\n", result)
 	}
 	_, err := w.Write(out.Bytes())
 	return err
