@@ -11,8 +11,6 @@ import (
 	"math"
 	"strings"
 
-	"github.com/spf13/pflag"
-
 	"github.com/snpmeasure/snpmeasure/idblock"
 	"github.com/snpmeasure/snpmeasure/measure"
 )
@@ -39,7 +37,7 @@ func runIDBlock(args []string, stdout, stderr io.Writer) error {
 	imageID := fs.String("image-id", "", "IMAGE_ID: 32 hex digits (16 bytes; default zero)")
 	guestSVN := fs.String("guest-svn", "0", "GUEST_SVN, a 32-bit number")
 	blockVersion := fs.String("version", "1", "ID block VERSION, a 32-bit number")
-	if err := parseFlags(fs, args, stdout, idblockUsage); err != nil {
+	if err := parseFlags(fs, args, stdout, usageText("idblock")); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -202,7 +200,7 @@ func runIDBlockVerify(args []string, stdout io.Writer) error {
 	authB64 := fs.String("id-auth", "", "the ID auth structure, base64 (4096 bytes)")
 	measurement := fs.String("measurement", "", "also check the ID block's launch measurement (hex or base64)")
 	asJSON := fs.Bool("json", false, "print the result as a JSON object")
-	if err := parseFlags(fs, args, stdout, idblockVerifyUsage); err != nil {
+	if err := parseFlags(fs, args, stdout, usageText("idblock-verify")); err != nil {
 		return err
 	}
 	switch {
@@ -247,158 +245,51 @@ func runIDBlockVerify(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--id-auth: %w", err)
 	}
-	var failures []string
-	if err := v.Err(); err != nil {
-		failures = append(failures, err.Error())
-	}
-	if err := b.Validate(); err != nil {
-		failures = append(failures, err.Error())
-	}
-	if want != nil && *want != b.Measurement {
-		failures = append(failures, "the ID block's measurement is not "+hex.EncodeToString(want[:]))
-	}
+	r := idblock.NewReport(b, v, want)
 	if *asJSON {
-		if err := writeJSON(stdout, idblockVerifyJSON(b, v, want, failures)); err != nil {
+		if err := writeJSON(stdout, r); err != nil {
 			return err
 		}
-	} else if err := printIDBlockVerify(stdout, b, v, want); err != nil {
+	} else if err := printIDBlockVerify(stdout, r); err != nil {
 		return err
 	}
-	if len(failures) > 0 {
-		return &checkFailedError{msg: strings.Join(failures, "; ")}
+	if !r.OK {
+		return &checkFailedError{msg: strings.Join(r.Failures, "; ")}
 	}
 	return nil
 }
 
 // printIDBlockVerify prints the text form of idblock verify.
-func printIDBlockVerify(w io.Writer, b *idblock.Block, v *idblock.Verification, want *[idblock.MeasurementSize]byte) error {
-	var out bytes.Buffer
+func printIDBlockVerify(w io.Writer, r *idblock.Report) error {
 	okText := func(ok bool) string {
 		if ok {
 			return "ok"
 		}
 		return "FAILED"
 	}
-	fmt.Fprintf(&out, "measurement: %s\n", hex.EncodeToString(b.Measurement[:]))
-	fmt.Fprintf(&out, "family_id: %s\nimage_id: %s\n", hex.EncodeToString(b.FamilyID[:]), hex.EncodeToString(b.ImageID[:]))
-	fmt.Fprintf(&out, "version: %d\nguest_svn: %d\npolicy: %#x\n", b.Version, b.GuestSVN, b.Policy)
-	fmt.Fprintf(&out, "id block signature (ID key): %s\n", okText(v.BlockSignatureValid))
-	fmt.Fprintf(&out, "id_key_hash: %s\n", base64.StdEncoding.EncodeToString(v.IDKeyDigest[:]))
-	if v.HasAuthorKey {
-		fmt.Fprintf(&out, "id key signature (author key): %s\n", okText(v.IDKeySignatureValid))
-		fmt.Fprintf(&out, "author_key: %s\n", base64.StdEncoding.EncodeToString(v.AuthorKeyDigest[:]))
+	b := &r.IDBlock
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "measurement: %s\nfamily_id: %s\nimage_id: %s\n", b.Measurement, b.FamilyID, b.ImageID)
+	fmt.Fprintf(&out, "version: %d\nguest_svn: %d\npolicy: %s\n", b.Version, b.GuestSVN, b.Policy)
+	fmt.Fprintf(&out, "id block signature (ID key): %s\n", okText(r.IDBlockSignature))
+	fmt.Fprintf(&out, "id_key_hash: %s\n", r.IDKeyDigest.Base64)
+	if r.AuthorKeyEnabled {
+		fmt.Fprintf(&out, "id key signature (author key): %s\n", okText(*r.IDKeySignature))
+		fmt.Fprintf(&out, "author_key: %s\n", r.AuthorKeyDigest.Base64)
 		fmt.Fprintln(&out, "qemu: sev-snp-guest author-key-enabled=on")
 	} else {
 		fmt.Fprintln(&out, "author_key: none (AUTH_KEY_ALGO 0; launch with author-key-enabled=off, the default)")
 	}
-	if want != nil {
+	if r.MeasurementMatches != nil {
 		result := "ok"
-		if *want != b.Measurement {
-			result = "FAILED: want " + hex.EncodeToString(want[:])
+		if !*r.MeasurementMatches {
+			result = "FAILED: want " + *r.MeasurementExpected
 		}
 		fmt.Fprintf(&out, "measurement check: %s\n", result)
 	}
+	for _, f := range r.Failures {
+		fmt.Fprintf(&out, "FAILED: %s\n", f)
+	}
 	_, err := w.Write(out.Bytes())
 	return err
-}
-
-// idblockVerifyOut is the output of idblock verify --json.
-type idblockVerifyOut struct {
-	OK                  bool              `json:"ok"`
-	IDBlock             idblockFieldsJSON `json:"id_block"`
-	IDBlockSignature    bool              `json:"id_block_signature_valid"`
-	IDKeyDigest         keyDigestJSON     `json:"id_key_digest"`
-	AuthorKeyEnabled    bool              `json:"author_key_enabled"`
-	IDKeySignature      *bool             `json:"id_key_signature_valid"` // null without an author key
-	AuthorKeyDigest     *keyDigestJSON    `json:"author_key_digest"`      // null without an author key
-	MeasurementExpected *string           `json:"measurement_expected"`   // null without --measurement
-	MeasurementMatches  *bool             `json:"measurement_matches"`    // null without --measurement
-	Failures            []string          `json:"failures"`
-}
-
-// idblockFieldsJSON are the fields of the ID block.
-type idblockFieldsJSON struct {
-	Measurement string `json:"measurement"`
-	FamilyID    string `json:"family_id"`
-	ImageID     string `json:"image_id"`
-	Version     uint32 `json:"version"`
-	GuestSVN    uint32 `json:"guest_svn"`
-	Policy      string `json:"policy"`
-}
-
-// keyDigestJSON is a key digest as the report holds it (hex) and as
-// snp-create-id-block prints it (base64).
-type keyDigestJSON struct {
-	Hex    string `json:"hex"`
-	Base64 string `json:"base64"`
-}
-
-func newKeyDigestJSON(d []byte) keyDigestJSON {
-	return keyDigestJSON{Hex: hex.EncodeToString(d), Base64: base64.StdEncoding.EncodeToString(d)}
-}
-
-func idblockVerifyJSON(b *idblock.Block, v *idblock.Verification, want *[idblock.MeasurementSize]byte, failures []string) *idblockVerifyOut {
-	j := &idblockVerifyOut{
-		OK: len(failures) == 0,
-		IDBlock: idblockFieldsJSON{
-			Measurement: hex.EncodeToString(b.Measurement[:]),
-			FamilyID:    hex.EncodeToString(b.FamilyID[:]),
-			ImageID:     hex.EncodeToString(b.ImageID[:]),
-			Version:     b.Version,
-			GuestSVN:    b.GuestSVN,
-			Policy:      fmt.Sprintf("%#x", b.Policy),
-		},
-		IDBlockSignature: v.BlockSignatureValid,
-		IDKeyDigest:      newKeyDigestJSON(v.IDKeyDigest[:]),
-		AuthorKeyEnabled: v.HasAuthorKey,
-		Failures:         append([]string{}, failures...),
-	}
-	if v.HasAuthorKey {
-		ok := v.IDKeySignatureValid
-		d := newKeyDigestJSON(v.AuthorKeyDigest[:])
-		j.IDKeySignature, j.AuthorKeyDigest = &ok, &d
-	}
-	if want != nil {
-		w := hex.EncodeToString(want[:])
-		ok := *want == b.Measurement
-		j.MeasurementExpected, j.MeasurementMatches = &w, &ok
-	}
-	return j
-}
-
-func idblockUsage(w io.Writer, fs *pflag.FlagSet) {
-	fmt.Fprintln(w, "Usage: snpmeasure idblock --measurement M --id-key PEM [--author-key PEM] [flags]")
-	fmt.Fprintln(w, "       snpmeasure idblock verify --id-block B64 --id-auth B64 [--measurement M] [--json]")
-	fmt.Fprintln(w, "\nSigns an SEV-SNP ID block for a launch measurement, as sev-snp-measure's")
-	fmt.Fprintln(w, "snp-create-id-block does, and prints (same format):")
-	fmt.Fprintln(w, "  id-block=<base64>,id-auth=<base64>   ready for QEMU's -object sev-snp-guest")
-	fmt.Fprintln(w, "  id_key_hash: <base64>                 the report's ID_KEY_DIGEST")
-	fmt.Fprintln(w, "  author_key: <base64>                  the report's AUTHOR_KEY_DIGEST (only with --author-key)")
-	fmt.Fprintln(w, "With --author-key, launch with sev-snp-guest author-key-enabled=on; without it the")
-	fmt.Fprintln(w, "ID auth has no author key (AUTH_KEY_ALGO 0) and the author_key line is left out.")
-	fmt.Fprintln(w, "Keys are unencrypted EC P-384 private keys: openssl ecparam -name secp384r1 -genkey -noout")
-	fmt.Fprintln(w, "\nFlags:")
-	fmt.Fprint(w, fs.FlagUsages())
-	fmt.Fprintln(w, "\nExample:")
-	fmt.Fprintln(w, "  openssl ecparam -name secp384r1 -genkey -noout -out id-key.pem")
-	fmt.Fprintln(w, "  snpmeasure idblock --measurement $(snpmeasure --mode snp --vcpus 4 --vcpu-type EPYC-Milan \\")
-	fmt.Fprintln(w, "    --ovmf OVMF.amdsev.fd) --id-key id-key.pem --policy 0x30000")
-	fmt.Fprintln(w, "\nExit status: 0 ok, 1 bad input, 2 bad usage.")
-}
-
-func idblockVerifyUsage(w io.Writer, fs *pflag.FlagSet) {
-	fmt.Fprintln(w, "Usage: snpmeasure idblock verify --id-block B64 --id-auth B64 [--measurement M] [--json]")
-	fmt.Fprintln(w, "       snpmeasure idblock verify 'id-block=<base64>,id-auth=<base64>' [--json]")
-	fmt.Fprintln(w, "\nChecks the ID block signature (ID key) and the ID key signature (author key) of")
-	fmt.Fprintln(w, "an ID auth structure and prints the ID block fields and the key digests.")
-	fmt.Fprintln(w, "With --json, prints one object: ok, id_block {measurement, family_id, image_id,")
-	fmt.Fprintln(w, "version, guest_svn, policy}, the signature results (id_block_signature_valid,")
-	fmt.Fprintln(w, "id_key_signature_valid), id_key_digest and author_key_digest as {hex, base64}")
-	fmt.Fprintln(w, "(null without an author key), the --measurement check and the failures.")
-	fmt.Fprintln(w, "\nFlags:")
-	fmt.Fprint(w, fs.FlagUsages())
-	fmt.Fprintln(w, "\nExample:")
-	fmt.Fprintln(w, "  snpmeasure idblock verify \"$(snpmeasure idblock --measurement M --id-key id-key.pem | head -1)\" --measurement M")
-	fmt.Fprintln(w, "\nExit status: 0 both signatures verify, 1 malformed input, 2 bad usage,")
-	fmt.Fprintln(w, "3 a signature (or the --measurement check) fails.")
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -194,55 +193,27 @@ func runVerityFormat(args []string, stdout io.Writer) error {
 }
 
 func printVerity(w io.Writer, res *verity.Result, name, dataDev, hashDev string, asJSON bool) {
-	p := &res.Params
-	l := res.Layout
-	dm := res.DMModCreate(name, dataDev, hashDev) + " root=/dev/dm-0"
-	sd := fmt.Sprintf("roothash=%s systemd.verity_root_data=%s systemd.verity_root_hash=%s", res.RootHashHex(), dataDev, hashDev)
-	if o := res.SystemdOptions(); o != "" {
-		sd += " systemd.verity_root_options=" + o
-	}
+	s := res.Summary(name, dataDev, hashDev)
 	if asJSON {
-		j := map[string]any{
-			"root_hash":        res.RootHashHex(),
-			"salt":             hex.EncodeToString(p.Salt),
-			"hash_algorithm":   p.Algorithm,
-			"hash_type":        p.HashType,
-			"data_block_size":  p.DataBlockSize,
-			"hash_block_size":  p.HashBlockSize,
-			"data_blocks":      l.DataBlocks,
-			"hash_blocks":      l.HashBlocks,
-			"hash_offset":      res.HashOffset(),
-			"hash_start_block": l.HashStartBlock,
-			"hash_file_size":   l.HashFileSize,
-			"superblock":       !p.NoSuperblock,
-			"table":            res.Table(dataDev, hashDev),
-			"kernel_cmdline":   dm,
-			"systemd_cmdline":  sd,
-		}
-		if !p.NoSuperblock {
-			j["uuid"] = p.UUID.String()
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.Encode(j)
+		writeJSON(w, s)
 		return
 	}
 	line := func(k string, v any) { fmt.Fprintf(w, "%-17s %v\n", k+":", v) }
-	line("Root hash", res.RootHashHex())
+	line("Root hash", s.RootHash)
 	line("Salt", res.SaltHex())
-	line("Hash algorithm", p.Algorithm)
-	line("Hash type", p.HashType)
-	line("Data blocks", l.DataBlocks)
-	line("Data block size", p.DataBlockSize)
-	line("Hash blocks", l.HashBlocks)
-	line("Hash block size", p.HashBlockSize)
-	line("Hash offset", res.HashOffset())
-	line("Hash file size", l.HashFileSize)
-	if !p.NoSuperblock {
-		line("UUID", p.UUID)
+	line("Hash algorithm", s.HashAlgorithm)
+	line("Hash type", s.HashType)
+	line("Data blocks", s.DataBlocks)
+	line("Data block size", s.DataBlockSize)
+	line("Hash blocks", s.HashBlocks)
+	line("Hash block size", s.HashBlockSize)
+	line("Hash offset", s.HashOffset)
+	line("Hash file size", s.HashFileSize)
+	if s.UUID != "" {
+		line("UUID", s.UUID)
 	}
-	line("Kernel cmdline", dm)
-	line("systemd cmdline", sd)
+	line("Kernel cmdline", s.KernelCmdline)
+	line("systemd cmdline", s.SystemdCmdline)
 }
 
 func runVerityVerify(args []string, stdout io.Writer) error {
@@ -291,7 +262,7 @@ func runVerityVerify(args []string, stdout io.Writer) error {
 		return verityErr(dataPath, hashPath, err)
 	}
 	if *asJSON {
-		if err := writeJSON(stdout, verityVerifyJSON(dataPath, hashPath, root, &p, res, me)); err != nil {
+		if err := writeJSON(stdout, verity.Report(dataPath, hashPath, root, &p, res, err)); err != nil {
 			return err
 		}
 	}
@@ -315,61 +286,6 @@ func runVerityVerify(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%s: verified %d data blocks of %s, root hash %s\n", hashPath, res.Layout.DataBlocks, dataPath, res.RootHashHex())
 	}
 	return nil
-}
-
-// verityVerifyOut is the output of verity verify --json.
-type verityVerifyOut struct {
-	OK               bool                `json:"ok"`
-	Data             string              `json:"data"`
-	HashFile         string              `json:"hash_file"`
-	HashAlgorithm    string              `json:"hash_algorithm"`
-	DataBlocks       *uint64             `json:"data_blocks"`
-	RootHash         *string             `json:"root_hash"` // computed; null when the tree does not match the data
-	ExpectedRootHash string              `json:"expected_root_hash"`
-	Mismatch         *verityMismatchJSON `json:"mismatch"`
-}
-
-// verityMismatchJSON is the first mismatch: the root hash, or the first
-// stored hash block (at hash_offset, of tree level tree_level) whose content
-// differs from the digests of the blocks below it; block is the first of
-// those (a data block for tree level 0, a hash block of tree_level-1 above).
-type verityMismatchJSON struct {
-	Kind       string  `json:"kind"` // root_hash, data_block or hash_block
-	TreeLevel  *int    `json:"tree_level"`
-	HashOffset *int64  `json:"hash_offset"`
-	Block      *uint64 `json:"block"`
-}
-
-func verityVerifyJSON(dataPath, hashPath string, root []byte, p *verity.Params, res *verity.Result, me *verity.MismatchError) *verityVerifyOut {
-	j := &verityVerifyOut{OK: me == nil, Data: dataPath, HashFile: hashPath, HashAlgorithm: p.Algorithm,
-		ExpectedRootHash: hex.EncodeToString(root)}
-	if res != nil {
-		j.HashAlgorithm = res.Params.Algorithm
-		if res.Layout != nil {
-			n := res.Layout.DataBlocks
-			j.DataBlocks = &n
-		}
-		if res.RootHash != nil {
-			h := res.RootHashHex()
-			j.RootHash = &h
-		}
-	}
-	switch {
-	case me == nil:
-	case me.Root:
-		j.Mismatch = &verityMismatchJSON{Kind: "root_hash"}
-		if j.RootHash == nil {
-			h := hex.EncodeToString(me.Got)
-			j.RootHash = &h
-		}
-	default:
-		m := &verityMismatchJSON{Kind: "data_block", TreeLevel: &me.Level, HashOffset: &me.HashOffset, Block: &me.Block}
-		if me.Level > 0 {
-			m.Kind = "hash_block"
-		}
-		j.Mismatch = m
-	}
-	return j
 }
 
 func anyChanged(fs *pflag.FlagSet, names ...string) bool {
