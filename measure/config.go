@@ -169,5 +169,14 @@ func (s SHA256) String() string { return hex.EncodeToString(s[:]) }
 // MarshalText returns the digest as hex.
 func (s SHA256) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText reads 64 hex digits.
+func (s *SHA256) UnmarshalText(b []byte) error {
+	if hex.DecodedLen(len(b)) != sha256.Size {
+		return fmt.Errorf("SHA-256 of %d hex digits, want %d", len(b), 2*sha256.Size)
+	}
+	_, err := hex.Decode(s[:], b)
+	return err
+}
+
 // ErrNotSVSM is returned for an SVSM image without the SVSM info entry.
 var ErrNotSVSM = errors.New("no SVSM info entry in the footer table: not an SVSM image")

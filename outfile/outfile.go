@@ -220,7 +220,12 @@ func inPlace(name, target string, st fs.FileInfo, o Options) (*File, error) {
 }
 
 // replace creates a temporary file next to target, renamed over it by Commit.
+// An existing target that its mode does not let us write (a read-only file,
+// for anyone but root) is refused, as the shell's > would refuse it.
 func replace(name, target string, st fs.FileInfo) (*File, error) {
+	if st != nil && !writable(target) {
+		return nil, &fs.PathError{Op: "write", Path: name, Err: fs.ErrPermission}
+	}
 	dir, base := filepath.Split(target)
 	var suffix [6]byte
 	for {

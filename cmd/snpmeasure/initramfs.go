@@ -100,9 +100,6 @@ func runInitramfsBuild(args []string, stdout io.Writer) error {
 	}
 	b := initramfs.NewBuilder()
 	b.MTime = epoch
-	if fi, err := os.Stat(*output); err == nil {
-		b.Exclude(fi) // a previous build inside a source tree is not an input
-	}
 	for _, src := range fs.Args() {
 		if err := b.Add(src); err != nil {
 			return sourceErr(src, err)

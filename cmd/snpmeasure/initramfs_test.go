@@ -278,15 +278,19 @@ func TestInitramfsBinary(t *testing.T) {
 			t.Errorf("%d %q: exit %d (%s), want %d", i, tc.args, r.code, r.stderr, tc.code)
 		}
 	}
-	// Building into the source tree twice: the old output is not archived.
-	for i := 0; i < 2; i++ {
-		if r := runBinary(t, tree, "initramfs", "build", ".", "-o", "self.img"); r.code != 0 {
-			t.Fatalf("build into the tree: %s", r.stderr)
-		}
-		r := runBinary(t, tree, "initramfs", "ls", "self.img")
-		if strings.Contains(r.stdout, "self.img") {
-			t.Errorf("build %d archived its own output:\n%s", i, r.stdout)
-		}
+	// Building into the source tree: the first build does not archive its
+	// own output; a second finds it in the tree, an input, and refuses to
+	// overwrite it (issue #10: leaving it out would make the archive wrong).
+	if r := runBinary(t, tree, "initramfs", "build", ".", "-o", "self.img"); r.code != 0 {
+		t.Fatalf("build into the tree: %s", r.stderr)
+	}
+	if r := runBinary(t, tree, "initramfs", "ls", "self.img"); strings.Contains(r.stdout, "self.img") {
+		t.Errorf("the build archived its own output:\n%s", r.stdout)
+	}
+	first, _ := os.ReadFile(filepath.Join(tree, "self.img"))
+	r := runBinary(t, tree, "initramfs", "build", ".", "-o", "self.img")
+	if again, _ := os.ReadFile(filepath.Join(tree, "self.img")); r.code != 2 || !bytes.Equal(first, again) {
+		t.Errorf("second build into the tree: exit %d (%s); want 2 and the file unchanged", r.code, r.stderr)
 	}
 	a, _ := os.ReadFile(filepath.Join(dir, "a.img"))
 	b, _ := os.ReadFile(filepath.Join(dir, "b.img"))

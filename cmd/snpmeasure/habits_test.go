@@ -1,0 +1,170 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestOddButLegalInputs: each case was refused, mismeasured or silently
+// accepted before (issue #10).
+func TestOddButLegalInputs(t *testing.T) {
+	fw := inputPath("sid-OVMF.amdsev.fd")
+	kernel := inputPath("synth-kernel-12345.bin")
+	snp := []string{"--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC-Milan", "--ovmf", fw}
+	with := func(extra ...string) []string { return append(append([]string{}, snp...), extra...) }
+	empty := measureHex(t, with("--kernel", inputPath("empty"), "--initrd", inputPath("empty"))...)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		out  string // in stdout (exit 0) or stderr
+	}{
+		{"kernel /dev/null", with("--kernel", "/dev/null", "--initrd", "/dev/null"), 0, empty},
+		{"kernel /dev/zero", with("--kernel", "/dev/zero"), 1, "/dev/zero: is a device, not a file"},
+		{"refvalues bad UTF-8", []string{"refvalues", "--ovmf", fw, "--kernel", kernel, "--append", "bad\xff", "--vcpus", "1"}, 2, "not valid UTF-8"},
+		{"search bad UTF-8", []string{"search", "--measurement", strings.Repeat("00", 48), "--ovmf", fw, "--kernel", kernel, "--append", "bad\xff"}, 2, "not valid UTF-8"},
+		{"empty list item", []string{"refvalues", "--ovmf", fw, "--vcpus", "1,,2"}, 2, "empty item"},
+		{"empty type item", []string{"refvalues", "--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-Milan,"}, 2, "empty item"},
+		{"vcpus beyond 64 bits", with("--vcpus", "99999999999999999999"), 2, "at most 4096"},
+		{"vcpus range beyond int", []string{"refvalues", "--ovmf", fw, "--vcpus", "1-99999999999999999999"}, 2, "<= 4096"},
+		{"empty --trace", with("--trace", ""), 2, "--trace: empty value"},
+		{"empty -o", []string{"refvalues", "--ovmf", fw, "--vcpus", "1", "-o", ""}, 2, "empty file name"},
+		{"ID block version 0", []string{"idblock", "--measurement", strings.Repeat("00", 48), "--id-key", "../../testdata/idblock/id_key_test.pem", "--version", "0"}, 2, "version 1 only"},
+		{"guest features beyond 64 bits", with("--guest-features", "0x10000000000000021"), 2, "does not fit in 64 bits"},
+		{"--append=--", []string{"--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC-Milan", "--ovmf", fw, "--kernel", kernel, "--append=--"}, 0,
+			measureHex(t, with("--kernel", kernel, "--append", "--")...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runInProcess(tc.args...)
+			where := r.stderr
+			if tc.code == 0 {
+				where = r.stdout
+			}
+			if r.code != tc.code || !strings.Contains(where, tc.out) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d and %q", r.code, r.stdout, r.stderr, tc.code, tc.out)
+			}
+		})
+	}
+	// A command line is measured with its terminating NUL, whatever it holds.
+	if got, want := measureHex(t, with("--kernel", kernel, "--append", "--")...), measureHex(t, with("--kernel", kernel, "--append", "-foo")...); got == want {
+		t.Error("--append -- and -foo measure the same")
+	}
+}
+
+// TestListsDeduplicated: a type listed twice is measured once, with a note.
+func TestListsDeduplicated(t *testing.T) {
+	r := runInProcess("refvalues", "--ovmf", inputPath("sid-OVMF.amdsev.fd"), "--vcpus", "1-2", "--vcpu-type", "EPYC-Milan,EPYC-Milan", "--guest-features", "0x1,1")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var doc struct{ Measurements []json.RawMessage }
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || len(doc.Measurements) != 2 {
+		t.Errorf("%d measurements, want 2 (%v)", len(doc.Measurements), err)
+	}
+	if !strings.Contains(r.stderr, "EPYC-Milan is listed twice") || !strings.Contains(r.stderr, "1 is listed twice") {
+		t.Errorf("no note: %q", r.stderr)
+	}
+}
+
+// TestMeasureJSON: the digest, the configuration and every input's SHA-256.
+func TestMeasureJSON(t *testing.T) {
+	args := []string{"--mode", "snp", "--vcpus", "4", "--vcpu-type", "EPYC-Milan", "--ovmf", inputPath("sid-OVMF.amdsev.fd"),
+		"--kernel", inputPath("synth-kernel-12345.bin"), "--initrd", inputPath("synth-initrd-5M.img"), "--append", "console=ttyS0 root=/dev/vda"}
+	r := runInProcess(append(args, "--json")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var got measureRecord
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Measurement != "b8cafa5bddc1d238c3e312427508fc1a6b5bc301f9d7839282f99b20a206db8f9ad44c8d461b56bcf256f05a325e1ab2" ||
+		got.VCPUs != 4 || got.VCPUType != "EPYC-Milan" || got.VCPUSig != "0xa00f11" || got.VMMType != "QEMU" ||
+		got.GuestFeatures != "0x1" || got.KVMInit != "init2" || got.Cmdline == nil || *got.Cmdline != "console=ttyS0 root=/dev/vda" {
+		t.Errorf("record %+v", got)
+	}
+	want := map[string]string{
+		"firmware": "3e4fd0b3fe3b2dbe481c3d9e99418a034174f26cbe1f55aa212b0f18c12d2d6f",
+		"kernel":   sha256Hex(readTestFile(t, inputPath("synth-kernel-12345.bin"))),
+		"initrd":   sha256Hex(readTestFile(t, inputPath("synth-initrd-5M.img"))),
+	}
+	var raw struct {
+		Inputs []struct{ Role, Path, SHA256 string }
+	}
+	json.Unmarshal([]byte(r.stdout), &raw)
+	if len(raw.Inputs) != 3 {
+		t.Fatalf("inputs %+v", raw.Inputs)
+	}
+	for _, in := range raw.Inputs {
+		if want[in.Role] != in.SHA256 {
+			t.Errorf("%s: sha256 %s, want %s", in.Role, in.SHA256, want[in.Role])
+		}
+	}
+}
+
+func readTestFile(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestVersionLine: the release, the commit (or "unknown") and the Go version.
+func TestVersionLine(t *testing.T) {
+	re := regexp.MustCompile(`^snpmeasure \S+ \((module \S+, )?commit [0-9a-f]+(\+dirty)?|commit unknown`)
+	for _, args := range [][]string{{"--version"}, {"version"}, {"verify", "--version"}} {
+		r := runInProcess(args...)
+		if r.code != 0 || !re.MatchString(r.stdout) || !strings.Contains(r.stdout, runtime.Version()) {
+			t.Errorf("%v: exit %d, %q", args, r.code, r.stdout)
+		}
+	}
+}
+
+// TestHelpTexts: --help COMMAND shows that command's help; no help shows
+// Go type names as placeholders.
+func TestHelpTexts(t *testing.T) {
+	if r := runInProcess("--help", "verify"); r.code != 0 || !strings.HasPrefix(r.stdout, "Usage: snpmeasure verify") {
+		t.Errorf("--help verify: %q", r.stdout[:min(80, len(r.stdout))])
+	}
+	goTypes := regexp.MustCompile(`--[\w-]+ (uint32|uint64|int|uint|stringSlice)\b`)
+	for _, args := range [][]string{{"verity", "format", "--help"}, {"verity", "verify", "--help"}, {"idblock", "--help"},
+		{"refvalues", "--help"}, {"search", "--help"}, {"--help"}, {"initramfs", "build", "--help"}} {
+		r := runInProcess(args...)
+		if m := goTypes.FindString(r.stdout); m != "" {
+			t.Errorf("%v: help shows a Go type: %q", args, m)
+		}
+	}
+}
+
+// TestManifestErrorsShowResolvedPath: relative locations are resolved
+// against the manifest, and the error says where that led.
+func TestManifestErrorsShowResolvedPath(t *testing.T) {
+	dir := t.TempDir()
+	m := filepath.Join(dir, "m.list")
+	os.WriteFile(m, []byte("file /a ./missing.txt 0644 0 0\n"), 0o644)
+	r := runInProcess("initramfs", "build", m, "-o", filepath.Join(dir, "out.img"))
+	want := m + ": line 1: file ./missing.txt (" + filepath.Join(dir, "missing.txt") + "): no such file or directory"
+	if r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("exit %d, %q; want %q", r.code, r.stderr, want)
+	}
+}
+
+// TestNewOutputUmask: a new output file gets the mode the umask leaves.
+func TestNewOutputUmask(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	out := filepath.Join(t.TempDir(), "t.jsonl")
+	r := runInProcess("--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC-Milan", "--ovmf", inputPath("sid-OVMF.amdsev.fd"), "--trace", out)
+	st, err := os.Stat(out)
+	if r.code != 0 || err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("exit %d, %v: mode %v, want 0600", r.code, err, st.Mode())
+	}
+}
