@@ -1,7 +1,6 @@
 package launchdigest
 
 import (
-	"crypto/sha512"
 	"fmt"
 	"io"
 	"runtime"
@@ -23,6 +22,7 @@ func HashPages(r io.ReaderAt, size int64, progress func(int)) ([]Digest, error) 
 	chunks := (n + pageChunk - 1) / pageChunk
 	workers := min(int64(runtime.GOMAXPROCS(0)), chunks)
 	var (
+		uniform uniformPages
 		wg      sync.WaitGroup
 		mu      sync.Mutex
 		firstEr error
@@ -50,7 +50,7 @@ func HashPages(r io.ReaderAt, size int64, progress func(int)) ([]Digest, error) 
 					return
 				}
 				for i := range cnt {
-					out[first+i] = sha512.Sum384(b[i*PageSize : (i+1)*PageSize])
+					out[first+i] = uniform.digest(b[i*PageSize : (i+1)*PageSize])
 				}
 				if progress != nil {
 					progress(len(b))
