@@ -2,11 +2,15 @@ package main
 
 import (
 	"encoding/base64"
+	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/snpmeasure/snpmeasure/idblock"
+	"github.com/snpmeasure/snpmeasure/internal/qemutest"
+	"github.com/snpmeasure/snpmeasure/qemu"
 )
 
 // qaArgv runs qemu-args --style argv and returns the QEMU argv.
@@ -60,14 +64,12 @@ func TestQemuArgs(t *testing.T) {
 			"sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0x70000", false, ""},
 		{"signature", []string{"--ovmf", fw, "--vcpus", "2", "--vcpu-sig", "0xa00f11"}, "EPYC-Milan", "2",
 			"sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0x30000", false, "-cpu EPYC-Milan (models with this signature: EPYC-Milan, EPYC-Milan-v1, EPYC-Milan-v2)"},
-		{"family model stepping", []string{"--ovmf", fw, "--vcpus", "2", "--vcpu-family", "26", "--vcpu-model", "0", "--vcpu-stepping", "0"}, "EPYC-Turin", "2",
+		{"family model stepping", []string{"--ovmf", fw, "--vcpus", "2", "--vcpu-family", "26", "--vcpu-model", "0", "--vcpu-stepping", "0", "--qemu-version", "10.1"}, "EPYC-Turin", "2",
 			"sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0x30000", false, "-cpu EPYC-Turin"},
-		{"debug swap old qemu", []string{"--ovmf", fw, "--vcpus", "3", "--vcpu-type", "EPYC-v4", "--guest-features", "0x21"}, "EPYC-v4", "3",
-			"sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0x30000", false, "# guest features 0x21 need a host kernel with debug_swap (6.6/6.7)"},
-		{"debug swap qemu 10.2", []string{"--ovmf", fw, "--vcpus", "3", "--vcpu-type", "EPYC-v4", "--guest-features", "0x21", "--qemu-version", "10.2"}, "EPYC-v4", "3",
-			"sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0x30000,debug-swap=on", false, "debug-swap=on"},
-		{"secure tsc", []string{"--ovmf", fw, "--vcpus", "3", "--vcpu-type", "EPYC-Genoa", "--guest-features", "0x201", "--qemu-version", "10.2.1"}, "EPYC-Genoa", "3",
-			"sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0x30000,secure-tsc=on", false, "Secure TSC"},
+		{"turin type", []string{"--ovmf", fw, "--vcpus", "3", "--vcpu-type", "EPYC-Turin", "--qemu-version", "11.1.3"}, "EPYC-Turin", "3",
+			"sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0x30000", false, "# guest features 0x1: KVM_SEV_INIT2"},
+		{"newer minor", []string{"--ovmf", fw, "--vcpus", "3", "--vcpu-type", "EPYC-v4", "--qemu-version", "11.2"}, "EPYC-v4", "3",
+			"sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0x30000", false, "# QEMU 11.2 is newer than 11.1"},
 		{"host data", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-Genoa", "--host-data", strings.Repeat("ff", 32), "--mode", "snp"}, "EPYC-Genoa", "1",
 			"sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0x30000,host-data=" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("\xff", 32))), false, ""},
 	} {
@@ -102,10 +104,21 @@ func TestQemuArgs(t *testing.T) {
 			if want := "# expected measurement: " + qaMeasure(t, margs...) + "\n"; !strings.Contains(r.stdout, want) {
 				t.Errorf("shell output lacks %q:\n%s", want, r.stdout)
 			}
-			if !strings.Contains(r.stdout, tc.comment) || !strings.Contains(r.stdout, "QEMU 9.1 or later") && !strings.Contains(r.stdout, "QEMU 10.2 or later") {
+			if !strings.Contains(r.stdout, tc.comment) || !strings.Contains(r.stdout, "# SEV-SNP launch for QEMU ") {
 				t.Errorf("shell output lacks %q:\n%s", tc.comment, r.stdout)
 			}
 		})
+	}
+}
+
+// TestQemuArgsMemory checks that -m and the memory backend get one size in
+// one unit, whatever the --memory spelling.
+func TestQemuArgsMemory(t *testing.T) {
+	for in, want := range map[string]string{"512": "512M", "2G": "2G", "2048m": "2G", "1536M": "1536M", "4194304K": "4G", "978G": "978G", "128M": "128M"} {
+		argv := qaArgv(t, "--ovmf", rvIn("sid-OVMF.amdsev.fd"), "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--memory", in)
+		if qaOption(argv, "-m", 0) != want || qaOption(argv, "-object", 0) != "memory-backend-memfd,id=ram1,size="+want+",share=true,prealloc=false" {
+			t.Errorf("--memory %s:\n%s", in, strings.Join(argv, "\n"))
+		}
 	}
 }
 
@@ -154,7 +167,7 @@ func TestQemuArgsIDBlock(t *testing.T) {
 			"policy=0x30000,kernel-hashes=on,id-block=" + withAuthor.block + ",id-auth=" + withAuthor.auth + ",author-key-enabled=on", ""},
 		{"policy from the block", []string{"--id-block", noAuthor.block, "--id-auth", noAuthor.auth}, 0,
 			"policy=0x70000,kernel-hashes=on,id-block=" + noAuthor.block + ",id-auth=" + noAuthor.auth, ""},
-		{"policy differs", []string{"--id-block", noAuthor.block, "--id-auth", noAuthor.auth, "--policy", "0x30000"}, 2, "", "differs from the ID block's policy 0x70000"},
+		{"policy differs", []string{"--id-block", noAuthor.block, "--id-auth", noAuthor.auth, "--policy", "0x30000"}, 2, "", "--policy 0x30000: refusing: the ID block's policy is 0x70000"},
 		{"other measurement", []string{"--id-block", withAuthor.block, "--id-auth", withAuthor.auth, "--vcpus", "3"}, 3, "", "the ID block is for another launch measurement"},
 		{"bad signature", []string{"--id-block", withAuthor.block, "--id-auth", badAuth}, 3, "", "ID block signature (ID key): signature does not verify"},
 		{"block alone", []string{"--id-block", withAuthor.block}, 2, "", "go together"},
@@ -193,16 +206,27 @@ func TestQemuArgsRefuses(t *testing.T) {
 		{"gce", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--vmm-type", "gce"}, 2, "--vmm-type gce: refusing"},
 		{"no hash table", []string{"--ovmf", rvIn("bookworm-OVMF.fd"), "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--kernel", rvIn("empty")}, 1, "SNP_KERNEL_HASHES"},
 		{"no metadata", []string{"--ovmf", rvIn("bookworm-OVMF_VARS.fd"), "--vcpus", "1", "--vcpu-type", "EPYC-v4"}, 1, "SEV metadata"},
-		{"vTOM", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--guest-features", "0x3"}, 2, "QEMU cannot set SEV_FEATURES bits 0x2"},
+		{"vTOM", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--guest-features", "0x3"}, 2, "--guest-features 0x3: refusing: QEMU 9.1 cannot launch virtual TOM (0x2)"},
 		{"no snp bit", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--guest-features", "0x20"}, 2, "bit 0"},
-		{"secure tsc on 9.1", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--guest-features", "0x201"}, 2, "QEMU 10.2"},
+		{"debug swap", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--guest-features", "0x21", "--qemu-version", "11.1"}, 2, "--guest-features 0x21: refusing: QEMU 11.1 cannot launch DebugSwap (0x20)"},
+		{"debug swap 10.2", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--guest-features", "0x21", "--qemu-version", "10.2"}, 2, "kvm_amd's debug_swap only allows DebugSwap"},
+		{"secure tsc", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--guest-features", "0x201", "--qemu-version", "11.1"}, 2, "cannot launch Secure TSC (0x200)"},
+		{"turin on 10.0", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-Turin", "--qemu-version", "10.0.2"}, 2, "--vcpu-type EPYC-Turin: refusing: QEMU 10.0 has no such model (it came in 10.1)"},
+		{"turin by default", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-family", "26", "--vcpu-model", "0", "--vcpu-stepping", "0"}, 2, "--vcpu-sig 0xb00f00: refusing: QEMU 9.1 has no -cpu model with this vCPU signature: EPYC-Turin (QEMU 10.1+)"},
 		{"svsm", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--mode", "snp:svsm"}, 2, "snp:svsm: refusing"},
 		{"sev", []string{"--ovmf", fw, "--vcpus", "1", "--mode", "sev"}, 2, "SEV-SNP launches only"},
 		{"ovmf hash mode", []string{"--ovmf", fw, "--mode", "snp:ovmf-hash"}, 2, "not a launch"},
 		{"unknown signature", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-sig", "0x123"}, 2, "no QEMU -cpu model"},
 		{"no vcpus", []string{"--ovmf", fw, "--vcpu-type", "EPYC-v4"}, 2, "missing --vcpus"},
-		{"old qemu", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--qemu-version", "8.2"}, 2, "from 9.1 on"},
-		{"memory", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--memory", "lots"}, 2, "--memory"},
+		{"old qemu", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--qemu-version", "8.2"}, 2, "--qemu-version 8.2: refusing: upstream QEMU launches SEV-SNP guests from 9.1 on"},
+		{"future major", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--qemu-version", "12.0"}, 2, "--qemu-version 12.0: refusing: newer than every release"},
+		{"no such release", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--qemu-version", "10.3"}, 2, "--qemu-version 10.3: refusing: no such release"},
+		{"version syntax", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--qemu-version", "ten"}, 2, "--qemu-version ten: want MAJOR.MINOR"},
+		{"memory", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--memory", "lots"}, 2, "--memory lots: want a whole number"},
+		{"memory huge", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--memory", "99999999T"}, 2, "--memory 99999999T: refusing: above 978G"},
+		{"memory over", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--memory", "979G"}, 2, "--memory 979G: refusing: above 978G"},
+		{"memory small", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--memory", "64M"}, 2, "--memory 64M: refusing: below 128M"},
+		{"memory KiB", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--memory", "1000K"}, 2, "not a whole number of MiB"},
 		{"host data", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--host-data", "AAAA"}, 2, "--host-data"},
 		{"style", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--style", "json"}, 2, "--style"},
 		{"dump vmsa", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--dump-vmsa"}, 2, "does not apply"},
@@ -215,7 +239,98 @@ func TestQemuArgsRefuses(t *testing.T) {
 			}
 		})
 	}
-	if r := runInProcess("qemu-args", "--help"); r.code != 0 || !strings.Contains(r.stdout, "QEMU 9.1") {
+	if r := runInProcess("qemu-args", "--help"); r.code != 0 || !strings.Contains(r.stdout, "QEMU 9.1 to 11.x") {
 		t.Errorf("--help: exit %d", r.code)
+	}
+}
+
+// TestQemuArgsRealQEMU runs every command line qemu-args prints, for every
+// --qemu-version it accepts, on the real QEMU binaries of this machine (CI:
+// Debian's 10.0.2 and 11.1.3, see internal/qemutest): a binary of release B
+// checks the command lines of every release up to B, since a command line
+// for release v claims to run on v and later. Configurations qemu-args
+// refuses for a release are refused on that release's binary too.
+func TestQemuArgsRealQEMU(t *testing.T) {
+	bins := qemutest.Binaries(t)
+	fw := rvIn("sid-OVMF.amdsev.fd")
+	kernel := qemutest.Kernel(t)
+	m := qaMeasure(t, "--ovmf", fw, "--vcpus", "2", "--vcpu-type", "EPYC-Milan", "--kernel", kernel, "--append", "console=ttyS0")
+	idb := func(extra ...string) []string {
+		r := runInProcess(append([]string{"idblock", "--measurement", m, "--id-key", idbIDKey}, extra...)...)
+		if r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+		o := parseIDBlockOutput(t, r.stdout)
+		return []string{"--id-block", o.block, "--id-auth", o.auth}
+	}
+	base := []string{"--ovmf", fw}
+	withKernel := []string{"--ovmf", fw, "--kernel", kernel, "--initrd", rvIn("synth-initrd-5M.img"), "--append", "console=ttyS0 root=/dev/vda quiet"}
+	configs := []struct {
+		name string
+		args []string
+	}{
+		{"firmware", append(base, "--vcpus", "1", "--vcpu-type", "EPYC-v4")},
+		{"kernel", append(withKernel, "--vcpus", "4", "--vcpu-type", "EPYC-Genoa")},
+		{"kernel without initrd", []string{"--ovmf", fw, "--kernel", kernel, "--vcpus", "2", "--vcpu-type", "EPYC-Rome-v3"}},
+		{"every EPYC", append(base, "--vcpus", "2", "--vcpu-type", "EPYC")},
+		{"milan v2, policy", append(base, "--vcpus", "8", "--vcpu-type", "EPYC-Milan-v2", "--policy", "0x70000")},
+		{"genoa v1", append(base, "--vcpus", "3", "--vcpu-type", "EPYC-Genoa-v1")},
+		{"signature", append(base, "--vcpus", "2", "--vcpu-sig", "0xa10f10")},
+		{"turin", append(withKernel, "--vcpus", "2", "--vcpu-type", "EPYC-Turin")},
+		{"turin by family", append(base, "--vcpus", "2", "--vcpu-family", "26", "--vcpu-model", "0", "--vcpu-stepping", "0")},
+		{"host data", append(base, "--vcpus", "1", "--vcpu-type", "EPYC-Milan", "--host-data", strings.Repeat("5a", 32))},
+		{"id block, author key", append([]string{"--ovmf", fw, "--kernel", kernel, "--append", "console=ttyS0", "--vcpus", "2", "--vcpu-type", "EPYC-Milan"},
+			idb("--author-key", idbAuthorKey)...)},
+		{"id block, no author key", append([]string{"--ovmf", fw, "--kernel", kernel, "--append", "console=ttyS0", "--vcpus", "2", "--vcpu-type", "EPYC-Milan"},
+			idb("--policy", "0x70000")...)},
+		{"128M", append(base, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--memory", "128M")},
+		{"1536M", append(base, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--memory", "1536")},
+		{"978G", append(base, "--vcpus", "1", "--vcpu-type", "EPYC-Genoa", "--memory", "978G")},
+		{"256 vCPUs", append(base, "--vcpus", "256", "--vcpu-type", "EPYC-Genoa", "--memory", "4G")},
+	}
+	done := map[string]bool{} // binary and command line already checked
+	checked := 0
+	for _, b := range bins {
+		for _, c := range configs {
+			for _, v := range qemu.Releases() {
+				if !b.Version.AtLeast(v) {
+					continue
+				}
+				t.Run(fmt.Sprintf("%s/%s/%s", b.Version, c.name, v), func(t *testing.T) {
+					r := runInProcess(append([]string{"qemu-args", "--style", "argv", "--qemu-version", v.String()}, c.args...)...)
+					if r.code == 2 && v == b.Version {
+						// A refusal for the binary's own release: the binary must lack it too.
+						missing := regexp.MustCompile(`EPYC[-A-Za-z0-9]*`).FindAllString(r.stderr, -1)
+						if !strings.Contains(r.stderr, "--vcpu-") || len(missing) == 0 {
+							t.Fatalf("refused for a reason the binary cannot confirm: %s", r.stderr)
+						}
+						for _, name := range missing {
+							if slices.Contains(b.CPUModels(t), name) {
+								t.Errorf("qemu-args refuses -cpu %s, which %s has: %s", name, b, r.stderr)
+							}
+						}
+						return
+					}
+					if r.code == 2 {
+						return // checked on the release's own binary, if there is one
+					}
+					if r.code != 0 {
+						t.Fatalf("exit %d: %s", r.code, r.stderr)
+					}
+					argv := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")[1:]
+					key := b.Path + "\x00" + strings.Join(argv, "\x00")
+					if done[key] {
+						return
+					}
+					done[key] = true
+					checked++
+					b.CheckAccepts(t, argv)
+				})
+			}
+		}
+	}
+	t.Logf("%d distinct command lines checked on %d binaries", checked, len(bins))
+	if checked < len(configs) {
+		t.Errorf("only %d command lines checked", checked)
 	}
 }
