@@ -97,11 +97,11 @@ func (so *searchOptions) run(o *spaceOptions, stdout io.Writer) error {
 		return err
 	}
 	if target == nil {
-		rep, err := report.ReadFile(so.report, format)
+		rep, err := readReportArg(so.report, format)
 		if err != nil {
 			return err
 		}
-		target, source = rep.Measurement(), so.report
+		target, source = rep.Measurement[:], so.report
 	}
 	in, err := o.loadSpaceInputs()
 	if err != nil {
