@@ -205,6 +205,13 @@ func TestAttacks(t *testing.T) {
 		{name: "two different VCEKs", raw: good, opts: func(o *report.Options) {
 			o.Trust.Certificates = append(o.Trust.Certificates, source("--cert-chain other.pem", otherChip.VCEK))
 		}, failed: "signature,certificate chain", actual: "two different VCEK certificates"},
+		{name: "table holds only a VLEK, --vcek the VCEK", raw: append(bytes.Clone(good), reporttest.Table(reporttest.Entry{GUID: reporttest.GUIDVLEK, Data: p.VLEK.Raw})...),
+			failed: "certificate table", actual: "the table holds no VCEK"},
+		{name: "table VCEK entry holds a bundle", raw: append(bytes.Clone(good), reporttest.Table(reporttest.Entry{GUID: reporttest.GUIDVCEK, Data: reporttest.PEM(p.VCEK, p.ASK)})...),
+			opts: noCerts, failed: "signature,certificate chain,certificate table", actual: "no VCEK certificate"},
+		{name: "table VCEK in PEM", raw: append(bytes.Clone(good), reporttest.Table(reporttest.Entry{GUID: reporttest.GUIDVCEK, Data: reporttest.PEM(p.VCEK)},
+			reporttest.Entry{GUID: reporttest.GUIDASK, Data: reporttest.PEM(p.ASK)})...), opts: noCerts},
+		{name: "--vcek wins over another chip's VCEK in the table", raw: append(bytes.Clone(good), reporttest.Table(reporttest.Entry{GUID: reporttest.GUIDVCEK, Data: otherChip.VCEK.Raw})...)},
 		{name: "the same VCEK twice", raw: append(bytes.Clone(good), p.StandardTable()...), opts: func(o *report.Options) {
 			o.Trust.Certificates = append(o.Trust.Certificates, source("again", p.VCEK))
 		}},

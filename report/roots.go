@@ -25,7 +25,9 @@ type AMDRoots struct {
 }
 
 // builtinRoots parses the embedded roots on first use, not at start-up.
-var builtinRoots = sync.OnceValues(func() (map[Product]*AMDRoots, error) {
+var builtinRoots = sync.OnceValues(parseBuiltinRoots)
+
+func parseBuiltinRoots() (map[Product]*AMDRoots, error) {
 	out := map[Product]*AMDRoots{}
 	for _, p := range Products {
 		name := "roots/" + strings.ToLower(p.String()) + ".pem"
@@ -59,7 +61,7 @@ var builtinRoots = sync.OnceValues(func() (map[Product]*AMDRoots, error) {
 		out[p] = r
 	}
 	return out, nil
-})
+}
 
 // BuiltinRoots returns AMD's pinned certificates for a product line.
 func BuiltinRoots(p Product) (*AMDRoots, error) {

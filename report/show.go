@@ -219,7 +219,7 @@ func (r *Report) Summary() string {
 		s += ", CPUID " + r.CPUID.String()
 	}
 	if r.Container != "" {
-		s += ", inside a " + r.Container
+		s += ", inside " + r.ContainerPhrase()
 	}
 	if len(r.Certs) > 0 {
 		s += ", certificate table:"
@@ -228,4 +228,16 @@ func (r *Report) Summary() string {
 		}
 	}
 	return s
+}
+
+// ContainerPhrase names the structure the report came in, with its
+// article: "a MSG_REPORT_RSP", "an Azure HCL report"; "" for none.
+func (r *Report) ContainerPhrase() string {
+	switch {
+	case r.Container == "":
+		return ""
+	case r.Container[0] == 'A':
+		return "an " + r.Container
+	}
+	return "a " + r.Container
 }

@@ -115,7 +115,7 @@ func runReportShow(args []string, stdout io.Writer) error {
 	}
 	line := fmt.Sprintf("ATTESTATION_REPORT %s (%s", path, rep.Format)
 	if rep.Container != "" {
-		line += ", inside a " + rep.Container
+		line += ", inside " + rep.ContainerPhrase()
 	}
 	switch {
 	case product != report.ProductUnknown:

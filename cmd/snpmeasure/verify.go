@@ -177,8 +177,16 @@ func (v *verifyOptions) plan(o *measureOptions) (*verifyPlan, error) {
 			return nil, err
 		}
 		if o.trace != "" {
-			if err := checkNotInput(namedPath{"--trace", o.trace}, namedPath{"--report", v.report},
-				namedPath{"--vcek", v.vcek}, namedPath{"--ask", v.ask}, namedPath{"--ark", v.ark}); err != nil {
+			inputs := []namedPath{{"--report", v.report}, {"--vcek", v.vcek}, {"--ask", v.ask}, {"--ark", v.ark}}
+			for _, a := range []struct {
+				flag  string
+				paths []string
+			}{{"--cert-chain", v.certChains}, {"--trust-ark", v.trustARKs}, {"--crl", v.crls}} {
+				for _, p := range a.paths {
+					inputs = append(inputs, namedPath{a.flag, p})
+				}
+			}
+			if err := checkNotInput(namedPath{"--trace", o.trace}, inputs...); err != nil {
 				return nil, err
 			}
 		}
@@ -513,7 +521,13 @@ func loadKeyDigests(flag string, vals []string) ([][]byte, error) {
 // readPublicKey reads an ECDSA public key from a PEM file: PUBLIC KEY,
 // CERTIFICATE, EC PRIVATE KEY or PRIVATE KEY.
 func readPublicKey(path string) (*ecdsa.PublicKey, error) {
-	data, err := os.ReadFile(path)
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, pathErr(path, err)
+	}
+	defer fh.Close()
+	// A PEM key is a few hundred bytes: do not read a device or a huge file whole.
+	data, err := io.ReadAll(io.LimitReader(fh, 1<<20))
 	if err != nil {
 		return nil, pathErr(path, err)
 	}
