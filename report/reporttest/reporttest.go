@@ -1,8 +1,3 @@
-// Package reporttest makes SEV-SNP attestation reports and AMD-style
-// certificate chains signed with go-sev-guest's test-only keys, for tests.
-// Nothing it signs may ever be trusted: the keys are public.
-//
-// Only tests import it: the snpmeasure binary does not link go-sev-guest.
 package reporttest
 
 import (
