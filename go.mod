@@ -5,7 +5,6 @@ go 1.24.0
 require (
 	github.com/fxamacker/cbor/v2 v2.10.0
 	github.com/google/go-sev-guest v0.15.0
-	github.com/google/uuid v1.6.0
 	github.com/in-toto/attestation v1.2.0
 	github.com/klauspost/compress v1.19.2
 	github.com/pierrec/lz4/v4 v4.1.22
@@ -21,6 +20,7 @@ require (
 require (
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/google/logger v1.1.1 // indirect
+	github.com/google/uuid v1.6.0 // indirect
 	github.com/u-root/uio v0.0.0-20240224005618-d2acac8f3701 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
 	go.uber.org/multierr v1.11.0 // indirect

@@ -1,42 +1,42 @@
-package report
+package report_test
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/pem"
+	"os"
 	"strings"
 	"testing"
 
-	"github.com/google/go-sev-guest/abi"
+	"github.com/snpmeasure/snpmeasure/report"
+	"github.com/snpmeasure/snpmeasure/report/reporttest"
 )
 
 // FuzzParseReport feeds arbitrary bytes through format detection and
 // parsing, in every format. Nothing may panic; a parsed report must have
-// Size raw bytes and re-parse to the same report.
+// Size raw bytes, re-parse to the same report, and survive display and
+// verification (which must fail: nothing here is signed by AMD).
 func FuzzParseReport(f *testing.F) {
-	raw, err := readSeed("testdata/milan-attestation.bin")
+	for _, name := range []string{"testdata/genuine/go-sev-guest/attestation.bin", "testdata/genuine/oak/turin_oc_evidence.report.bin"} {
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw, uint8(report.FormatAuto))
+		f.Add([]byte(hex.EncodeToString(raw)), uint8(report.FormatAuto))
+		f.Add([]byte(base64.StdEncoding.EncodeToString(raw)), uint8(report.FormatAuto))
+	}
+	aux, err := os.ReadFile("testdata/genuine/veraison-tsm-genoa/auxblob.bin")
 	if err != nil {
 		f.Fatal(err)
 	}
-	h := hex.EncodeToString(raw)
-	b64 := base64.StdEncoding.EncodeToString(raw)
-	f.Add(raw, uint8(FormatAuto))
-	f.Add([]byte(h), uint8(FormatAuto))
-	f.Add([]byte("0x"+strings.ToUpper(h)+"\n"), uint8(FormatHex))
-	f.Add([]byte(b64), uint8(FormatAuto))
-	f.Add([]byte(base64.RawURLEncoding.EncodeToString(raw)), uint8(FormatBase64))
-	f.Add(raw[:100], uint8(FormatAuto))
-	f.Add([]byte{}, uint8(FormatBinary))
-	// An extended report whose certificate table points past its end.
-	ext := append(bytes.Clone(raw), make([]byte, 48)...)
-	copy(ext[Size:], bytes.Repeat([]byte{1}, 16))
-	ext[Size+16], ext[Size+20] = 0xff, 0xff
-	f.Add(ext, uint8(FormatAuto))
+	rep, _ := os.ReadFile("testdata/genuine/veraison-tsm-genoa/report.bin")
+	f.Add(append(bytes.Clone(rep), aux...), uint8(report.FormatBinary))
+	f.Add([]byte{}, uint8(report.FormatBinary))
+	f.Add(append([]byte("HCLA"), make([]byte, 1300)...), uint8(report.FormatAuto))
 	f.Fuzz(func(t *testing.T, data []byte, format uint8) {
-		fm := Format(format % 4)
-		Detect(data)
-		r, err := ParseEncoded(data, fm)
+		r, err := report.ParseEncoded(data, report.Format(format%4))
 		if err != nil {
 			if r != nil {
 				t.Fatal("report and error")
@@ -46,94 +46,74 @@ func FuzzParseReport(f *testing.F) {
 			}
 			return
 		}
-		if len(r.Raw) != Size || r.Proto == nil {
+		if len(r.Raw) != report.Size {
 			t.Fatalf("parsed report has %d raw bytes", len(r.Raw))
 		}
-		for _, c := range r.Certs {
-			_ = c.Data[:len(c.Data)]
+		for _, p := range append([]report.Product{report.ProductUnknown}, report.Products...) {
+			r.Fields(p)
 		}
 		r.Summary()
-		r.CheckFields(&Expectations{Measurement: make([]byte, 48)})
-		again, err := Parse(r.Raw)
+		if res := r.Verify(nil); res.OK && len(r.Certs) == 0 {
+			t.Fatalf("verified without any certificate: %+v", res.Checks)
+		}
+		again, err := report.Parse(r.Raw)
 		if err != nil || !bytes.Equal(again.Raw, r.Raw) {
 			t.Fatalf("re-parse: %v", err)
 		}
 	})
 }
 
-func readSeed(path string) ([]byte, error) { return readLimited(path, MaxFileSize) }
-
-// FuzzVerifyCertTable verifies a signed report followed by an arbitrary
-// certificate table, with the report signed by the VCEK, the VLEK or
-// nobody: nothing may panic, nothing may be fetched (the test transport
-// panics), and a table's certificates never verify against AMD's built-in
-// roots (they do not certify the test chain).
+// FuzzVerifyCertTable verifies a signed test report followed by an
+// arbitrary certificate table, with the report's SIGNING_KEY VCEK, VLEK or
+// None: nothing may panic, nothing is fetched (the test transport panics),
+// and nothing verifies against AMD's built-in roots (they do not certify the
+// test keys).
 func FuzzVerifyCertTable(f *testing.F) {
-	s := testSigner(f)
-	table, err := s.CertTableBytes()
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(table, uint8(0))
-	f.Add(table, uint8(1))
-	f.Add(certTable(abi.VcekGUID, s.Vcek.Raw), uint8(0))
-	f.Add(certTable(abi.VcekGUID, s.Vcek.Raw), uint8(1))
-	f.Add(certTable(abi.VlekGUID, s.Vcek.Raw, abi.VcekGUID, []byte{0x30, 0x03, 0x02, 0x01, 0x01}), uint8(1))
-	f.Add(certTable(abi.VcekGUID, s.Ark.Raw, abi.AskGUID, s.Vcek.Raw), uint8(7))
-	m := make([]byte, 48)
+	p := reporttest.NewPKI(f, reporttest.Options{})
+	f.Add(p.StandardTable(), uint8(0))
+	f.Add(p.StandardTable(), uint8(1))
+	f.Add(reporttest.Table(reporttest.Entry{GUID: reporttest.GUIDVLEK, Data: p.VLEK.Raw}, reporttest.Entry{GUID: reporttest.GUIDASK, Data: p.ASVK.Raw}), uint8(1))
+	f.Add(reporttest.Table(reporttest.Entry{GUID: reporttest.GUIDVCEK, Data: reporttest.PEM(p.VCEK)}), uint8(0))
+	f.Add(reporttest.Table(reporttest.Entry{GUID: reporttest.GUIDVCEK, Data: p.ARK.Raw}, reporttest.Entry{GUID: reporttest.GUIDASK, Data: p.VCEK.Raw}), uint8(2))
 	signed := map[uint8][]byte{}
-	for _, key := range []abi.ReportSigner{abi.VcekReportSigner, abi.VlekReportSigner, abi.NoneReportSigner} {
-		b := baseReport(m)
-		b.SignerInfo = abi.ComposeSignerInfo(abi.SignerInfo{SigningKey: key})
-		if key == abi.NoneReportSigner { // the test signer has no key for it
-			raw, err := abi.ReportToAbiBytes(b)
-			if err != nil {
-				f.Fatal(err)
-			}
-			signed[uint8(key)] = raw
-			continue
+	for i, key := range []report.SigningKey{report.SigningKeyVCEK, report.SigningKeyVLEK, report.SigningKeyNone} {
+		b := reporttest.NewReport(reporttest.Fields{SigningKey: key})
+		switch key {
+		case report.SigningKeyVCEK:
+			b = reporttest.Sign(f, b, p.VCEKKey)
+		case report.SigningKeyVLEK:
+			b = reporttest.Sign(f, b, p.VLEKKey)
 		}
-		signed[uint8(key)] = signReport(f, b)
+		signed[uint8(i)] = b
 	}
+	roots := []*x509.Certificate{p.ARK}
 	f.Fuzz(func(t *testing.T, table []byte, key uint8) {
-		raw := signed[[]uint8{0, 1, 7}[int(key)%3]]
-		r, err := Parse(append(bytes.Clone(raw), table...))
+		r, err := report.Parse(append(bytes.Clone(signed[key%3]), table...))
 		if err != nil {
 			return
 		}
-		res, err := r.Verify(&Options{Expect: Expectations{Measurement: m}})
-		if err != nil {
-			t.Fatal(err)
+		if res := r.Verify(nil); res.OK {
+			t.Fatalf("verified against AMD's roots with table %s: %+v", r.Summary(), res.Checks)
 		}
-		for _, c := range res.Checks {
-			if c.Name == CheckChain && c.OK {
-				t.Fatalf("chain verified against AMD's roots with table %s: %+v", r.Summary(), res.Checks)
-			}
-		}
-		res, err = r.Verify(&Options{Roots: testRoots(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.OK != (len(res.Checks) > 0 && len(res.Failed()) == 0) {
-			t.Fatalf("OK %v with checks %+v", res.OK, res.Checks)
+		res := r.Verify(&report.Options{Trust: report.TrustOptions{Roots: roots}})
+		if res.OK && key%3 == 2 {
+			t.Fatalf("an unsigned report verified: %+v", res.Checks)
 		}
 		_ = res.Err()
 	})
 }
 
-// FuzzParseCertificates feeds arbitrary DER or PEM to the certificate
-// readers and Classify: errors, never panics.
+// FuzzParseCertificates feeds arbitrary DER, PEM or JSON to the
+// certificate reader and the KDS extension parser: errors, never panics.
 func FuzzParseCertificates(f *testing.F) {
-	s := testSigner(f)
-	var pemData []byte
-	for _, c := range [][]byte{s.Ask.Raw, s.Ark.Raw, s.Vcek.Raw} {
-		pemData = append(pemData, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c})...)
-	}
-	f.Add(pemData)
-	f.Add(s.Vcek.Raw)
+	p := reporttest.NewPKI(f, reporttest.Options{Product: report.Turin})
+	f.Add(reporttest.PEM(p.VCEK, p.ASK, p.ARK))
+	f.Add(p.VCEK.Raw)
+	f.Add(append(bytes.Clone(p.VLEK.Raw), p.ASVK.Raw...))
+	f.Add([]byte(`{"vcekCert":"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n"}`))
 	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		certs, err := ParseCertificates(data)
+		certs, err := report.ParseCertificates(data)
 		if err != nil {
 			if certs != nil {
 				t.Fatal("certificates and error")
@@ -143,6 +123,44 @@ func FuzzParseCertificates(f *testing.F) {
 		if len(certs) == 0 {
 			t.Fatal("no certificates and no error")
 		}
-		Classify(certs)
+		for _, c := range certs {
+			report.RoleOf(c)
+			if ext, err := report.ParseKDSExtensions(c); err == nil {
+				for _, p := range report.Products {
+					ext.TCBParts(p)
+				}
+			}
+		}
+	})
+}
+
+// FuzzParseCRL: arbitrary bytes are a CRL or an error.
+func FuzzParseCRL(f *testing.F) {
+	f.Add([]byte("-----BEGIN X509 CRL-----\nMAA=\n-----END X509 CRL-----\n"))
+	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x01})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if crl, err := report.ParseCRL(data); (crl == nil) == (err == nil) {
+			t.Fatalf("CRL %v and error %v", crl, err)
+		}
+	})
+}
+
+// FuzzParseTCBMinimum: the --min-tcb parser accepts or refuses, and what it
+// accepts resolves for every product or says why not.
+func FuzzParseTCBMinimum(f *testing.F) {
+	for _, s := range []string{"0x7308000000000003", "bl=3,tee=0,snp=8,ucode=115", "fmc=1", "bl=256", "smt=0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := report.ParseTCBMinimum(s)
+		if err != nil {
+			return
+		}
+		for _, p := range report.Products {
+			if parts, err := m.Resolve(p); err == nil {
+				parts.Format(p)
+			}
+		}
+		report.ParsePlatformInfoRequirement(s)
 	})
 }

@@ -78,11 +78,11 @@ func (so *searchOptions) run(o *spaceOptions, stdout, stderr io.Writer) error {
 	}
 	printNotes(stderr, o.notes)
 	if target == nil {
-		rep, err := report.ReadFile(so.report, format)
+		rep, err := readReportArg(so.report, format)
 		if err != nil {
 			return err
 		}
-		target, source = rep.Measurement(), so.report
+		target, source = rep.Measurement[:], so.report
 	}
 	in, err := o.open(c, false)
 	if err != nil {

@@ -2,23 +2,31 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"flag"
+	"math/big"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/go-sev-guest/abi"
-	spb "github.com/google/go-sev-guest/proto/sevsnp"
-	sevtest "github.com/google/go-sev-guest/testing"
-	"github.com/google/uuid"
+	"github.com/spf13/pflag"
+
+	"github.com/snpmeasure/snpmeasure/idblock"
+	"github.com/snpmeasure/snpmeasure/report"
+	"github.com/snpmeasure/snpmeasure/report/reporttest"
 )
 
 var updateReports = flag.Bool("update-reports", false, "rewrite testdata/reports with freshly signed test reports")
@@ -26,58 +34,38 @@ var updateReports = flag.Bool("update-reports", false, "rewrite testdata/reports
 // reportsDir holds the signed example reports of the README's "Checking a report".
 const reportsDir = "testdata/reports"
 
+// genuineDir holds the genuine reports of the report package.
+const genuineDir = "../../report/testdata/genuine"
+
+// exampleTCB is the TCB the example chain's VCEK certifies.
+var exampleTCB = report.ComposeTCB(report.Milan, report.TCBParts{BootLoader: 3, SNP: 8, Microcode: 115})
+
+// exampleChipID is the CHIP_ID of the example reports and the VCEK's hwID.
+var exampleChipID = bytes.Repeat([]byte{0x5a}, report.ChipIDSize)
+
 var (
-	reportSignerOnce sync.Once
-	reportSigner     *sevtest.AmdSigner
-	reportSignerErr  error
-	reportSignMu     sync.Mutex // the test signer shares one math/rand source
+	pkiOnce sync.Once
+	pkiVal  *reporttest.PKI
 )
 
-// testReportSigner is go-sev-guest's test-only ARK → ASK → VCEK chain of a
-// Milan-B1 chip (TCB 0, CHIP_ID masked to zero).
-func testReportSigner(t testing.TB) *sevtest.AmdSigner {
-	t.Helper()
-	reportSignerOnce.Do(func() {
-		reportSigner, reportSignerErr = sevtest.DefaultTestOnlyCertChain("Milan-B1", time.Now().Add(-time.Hour))
+// testPKI is the test-only chain the tests sign with: fixed validity
+// (2025-2045), Milan, TCB exampleTCB, hwID exampleChipID.
+func testPKI(t testing.TB) *reporttest.PKI {
+	pkiOnce.Do(func() {
+		pkiVal = reporttest.NewPKI(t, reporttest.Options{TCB: exampleTCB, HWID: exampleChipID,
+			NotBefore: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2045, 1, 1, 0, 0, 0, 0, time.UTC)})
 	})
-	if reportSignerErr != nil {
-		t.Fatalf("test signer: %v", reportSignerErr)
-	}
-	return reportSigner
+	return pkiVal
 }
 
-// testReportFields are the fields of the reports the tests sign.
-func testReportFields(measurement []byte) *spb.Report {
-	fill := func(n int, b byte) []byte { return bytes.Repeat([]byte{b}, n) }
-	return &spb.Report{
-		Version: 2, Policy: 0x30000, Vmpl: 0, SignatureAlgo: abi.SignEcdsaP384Sha384, PlatformInfo: 1,
-		FamilyId: fill(16, 0x0f), ImageId: fill(16, 0x1d),
-		ReportData: fill(64, 0xaa), Measurement: measurement, HostData: fill(32, 0x11),
-		IdKeyDigest: fill(48, 0), AuthorKeyDigest: fill(48, 0),
-		ReportId: fill(32, 0x22), ReportIdMa: fill(32, 0xff), ChipId: fill(64, 0),
-		CurrentBuild: 21, CurrentMinor: 55, CurrentMajor: 1, CommittedBuild: 21, CommittedMinor: 55, CommittedMajor: 1,
-		Signature: fill(512, 0),
+// signedReport returns a VERSION 3 Milan report of the example's fields
+// with the given measurement, changed by mut, and signed by the test VCEK.
+func signedReport(t testing.TB, measurement []byte, mut func([]byte)) []byte {
+	b := reporttest.NewReport(testReportFields(measurement))
+	if mut != nil {
+		mut(b)
 	}
-}
-
-// signTestReport serialises and signs a report with the test VCEK.
-func signTestReport(t testing.TB, r *spb.Report) []byte {
-	t.Helper()
-	raw, err := abi.ReportToAbiBytes(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := testReportSigner(t)
-	reportSignMu.Lock()
-	R, S, err := s.Sign(abi.SignedComponent(raw))
-	reportSignMu.Unlock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := abi.SetSignature(R, S, raw); err != nil {
-		t.Fatal(err)
-	}
-	return raw
+	return reporttest.Sign(t, b, testPKI(t).VCEKKey)
 }
 
 func writeTestFile(t testing.TB, dir, name string, data []byte) string {
@@ -87,14 +75,6 @@ func writeTestFile(t testing.TB, dir, name string, data []byte) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func pemCerts(ders ...[]byte) []byte {
-	var b bytes.Buffer
-	for _, d := range ders {
-		pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: d})
-	}
-	return b.Bytes()
 }
 
 // testInput returns the absolute path of a conformance input.
@@ -118,60 +98,113 @@ func exampleMeasureFlags(t testing.TB) []string {
 		"--append", "console=ttyS0 root=/dev/vda"}
 }
 
-// measureHex runs measure in process and returns the digest.
-func measureHex(t testing.TB, args ...string) string {
-	t.Helper()
-	r := runInProcess(append([]string{"--mode", "snp"}, args...)...)
-	if r.code != 0 {
-		t.Fatalf("measure %q: exit %d: %s", args, r.code, r.stderr)
-	}
-	return strings.TrimSpace(r.stdout)
-}
+// exampleMeasurement is snpmeasure's digest of exampleMeasureFlags.
+const exampleMeasurement = "b8cafa5bddc1d238c3e312427508fc1a6b5bc301f9d7839282f99b20a206db8f9ad44c8d461b56bcf256f05a325e1ab2"
 
 // verifyFixture is a signed report with its certificates on disk.
 type verifyFixture struct {
-	dir, report, vcek, ask, ark, chain, chainWithVCEK, extended string
-	measurement                                                 string
+	dir, report, vcek, ask, ark, chain, trust, bundle, extended string
+	evilVCEK, evilChain, evilReport                             string
 	raw                                                         []byte
 }
 
 func newVerifyFixture(t testing.TB) *verifyFixture {
 	t.Helper()
-	m := measureHex(t, exampleMeasureFlags(t)...)
-	mb, _ := hex.DecodeString(m)
-	s := testReportSigner(t)
-	f := &verifyFixture{dir: t.TempDir(), measurement: m}
-	f.raw = signTestReport(t, testReportFields(mb))
+	p := testPKI(t)
+	m := mustDecodeHex(t, exampleMeasurement)
+	f := &verifyFixture{dir: t.TempDir()}
+	f.raw = signedReport(t, m, nil)
 	f.report = writeTestFile(t, f.dir, "report.bin", f.raw)
-	f.vcek = writeTestFile(t, f.dir, "vcek.der", s.Vcek.Raw)
-	f.ask = writeTestFile(t, f.dir, "ask.pem", pemCerts(s.Ask.Raw))
-	f.ark = writeTestFile(t, f.dir, "ark.pem", pemCerts(s.Ark.Raw))
-	f.chain = writeTestFile(t, f.dir, "chain.pem", pemCerts(s.Ask.Raw, s.Ark.Raw))
-	f.chainWithVCEK = writeTestFile(t, f.dir, "chain-vcek.pem", pemCerts(s.Ark.Raw, s.Vcek.Raw, s.Ask.Raw))
-	table, err := s.CertTableBytes()
+	f.vcek = writeTestFile(t, f.dir, "vcek.der", p.VCEK.Raw)
+	f.ask = writeTestFile(t, f.dir, "ask.pem", reporttest.PEM(p.ASK))
+	f.ark = writeTestFile(t, f.dir, "ark.pem", reporttest.PEM(p.ARK))
+	f.trust = f.ark
+	f.chain = writeTestFile(t, f.dir, "chain.pem", reporttest.PEM(p.ASK, p.ARK))
+	f.bundle = writeTestFile(t, f.dir, "vcek-bundle.pem", reporttest.PEM(p.VCEK, p.ASK, p.ARK))
+	f.extended = writeTestFile(t, f.dir, "extended.bin", append(bytes.Clone(f.raw), p.StandardTable()...))
+	// A self-made "Evil Root" chain with AMD's names and other keys.
+	k := reporttest.Keys()
+	evilKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	evil := reporttest.NewPKI(t, reporttest.Options{TCB: exampleTCB, HWID: exampleChipID, ARKKey: k.Ask, ASKKey: k.Asvk, VCEKKey: evilKey})
+	f.evilVCEK = writeTestFile(t, f.dir, "evil-vcek.pem", reporttest.PEM(evil.VCEK))
+	f.evilChain = writeTestFile(t, f.dir, "evil-chain.pem", reporttest.PEM(evil.ASK, evil.ARK))
+	f.evilReport = writeTestFile(t, f.dir, "evil-report.bin",
+		reporttest.Sign(t, reporttest.NewReport(reporttest.Fields{TCB: exampleTCB, ChipID: exampleChipID, Measurement: m}), evilKey))
+	return f
+}
+
+func mustDecodeHex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.extended = writeTestFile(t, f.dir, "extended.bin", append(bytes.Clone(f.raw), table...))
-	return f
+	return b
+}
+
+// trusted are the flags that verify the fixture's report with the test chain.
+func (f *verifyFixture) trusted() []string {
+	return []string{"--vcek", f.vcek, "--cert-chain", f.chain, "--trust-ark", f.trust}
 }
 
 func TestVerifyCLI(t *testing.T) {
 	f := newVerifyFixture(t)
+	p := testPKI(t)
 	good := []string{"--host-data", strings.Repeat("11", 32), "--report-data", strings.Repeat("aa", 64),
 		"--policy", "0x30000", "--vmpl", "0", "--family-id", strings.Repeat("0f", 16), "--image-id", strings.Repeat("1d", 16),
-		"--id-key-digest", strings.Repeat("00", 48), "--author-key-digest", strings.Repeat("00", 48), "--min-tcb", "0"}
+		"--id-key-digest", strings.Repeat("00", 48), "--author-key-digest", strings.Repeat("00", 48), "--min-tcb", "bl=3,tee=0,snp=8,ucode=115",
+		"--report-id", strings.Repeat("22", 32), "--chip-id", hex.EncodeToString(exampleChipID), "--min-build", "21", "--min-version", "1.55",
+		"--min-launch-tcb", "0x7308000000000003", "--platform-info", "smt=1", "--min-guest-svn", "0", "--no-provisional"}
 	withReport := func(report string, args ...string) []string {
 		return append([]string{"verify", "--report", report}, args...)
 	}
-	sig := []string{"--vcek", f.vcek, "--cert-chain", f.chain}
+	join := func(a ...[]string) []string {
+		var out []string
+		for _, x := range a {
+			out = append(out, x...)
+		}
+		return out
+	}
 	measure := exampleMeasureFlags(t)
+	sig := f.trusted()
+	write := func(name string, data []byte) string { return writeTestFile(t, f.dir, name, data) }
+	re := func(name string, mut func([]byte)) string {
+		return write(name, signedReport(t, mustDecodeHex(t, exampleMeasurement), mut))
+	}
 	tampered := bytes.Clone(f.raw)
 	tampered[0xc0] ^= 1 // HOST_DATA[0]
-	tamperedPath := writeTestFile(t, f.dir, "tampered.bin", tampered)
-	short := writeTestFile(t, f.dir, "short.bin", f.raw[:1000])
-	b64 := writeTestFile(t, f.dir, "report.b64", []byte(base64.StdEncoding.EncodeToString(f.raw)+"\n"))
-	hexFile := writeTestFile(t, f.dir, "report.hex", []byte(hex.EncodeToString(f.raw)))
+	tamperedPath := write("tampered.bin", tampered)
+	unsigned := bytes.Clone(f.raw)
+	binary.LittleEndian.PutUint32(unsigned[report.OffSignerInfo:], 7<<2)
+	clear(unsigned[report.OffSignature:])
+	unsignedPath := write("unsigned.bin", unsigned)
+	vlekClaim := bytes.Clone(f.raw)
+	binary.LittleEndian.PutUint32(vlekClaim[report.OffSignerInfo:], 1<<2)
+	vlekClaimExt := write("vlek-claim.bin", append(vlekClaim, p.StandardTable()...))
+	zeroLen := append(bytes.Clone(f.raw), reporttest.Table(reporttest.Entry{GUID: reporttest.GUIDVCEK, Data: p.VCEK.Raw})...)
+	binary.LittleEndian.PutUint32(zeroLen[report.Size+20:], 0)
+	zeroLenPath := write("zero-length.bin", zeroLen)
+	short := write("short.bin", f.raw[:1000])
+	b64 := write("report.b64", []byte(base64.StdEncoding.EncodeToString(f.raw)+"\n"))
+	hexFile := write("report.hex", []byte(hex.EncodeToString(f.raw)))
+	debugPath := re("debug.bin", func(b []byte) { binary.LittleEndian.PutUint64(b[report.OffPolicy:], 0xb0000) })
+	maPath := re("ma.bin", func(b []byte) { binary.LittleEndian.PutUint64(b[report.OffPolicy:], 0x70000) })
+	vmpl3 := re("vmpl3.bin", func(b []byte) { binary.LittleEndian.PutUint32(b[report.OffVMPL:], 3) })
+	provisional := re("provisional.bin", func(b []byte) { b[report.OffCommittedBuild] = 20 })
+	idKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	idDigest, _ := idblock.KeyDigest(&idKey.PublicKey)
+	idPath := re("idblock.bin", func(b []byte) { copy(b[report.OffIDKeyDigest:], idDigest[:]) })
+	pubDER, _ := x509.MarshalPKIXPublicKey(&idKey.PublicKey)
+	idKeyPEM := write("id-key.pub", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}))
+	crlDER, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: time.Now().Add(-time.Hour),
+		NextUpdate: time.Now().Add(time.Hour), SignatureAlgorithm: x509.SHA384WithRSAPSS,
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: p.ASK.SerialNumber, RevocationTime: time.Now().Add(-time.Hour)}}}, p.ARK, p.ARKKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revokedCRL := write("revoked.crl", crlDER)
+	notRoot := write("not-root.pem", reporttest.PEM(p.ASK))
+	h64 := strings.Repeat("ab", 32) // 64 hex digits: 32 bytes, never read as base64
 
 	tests := []struct {
 		name   string
@@ -180,50 +213,87 @@ func TestVerifyCLI(t *testing.T) {
 		out    string // in stdout
 		errOut string // in stderr
 	}{
-		{"all match, measured", withReport(f.report, append(append(append([]string{}, measure...), good...), sig...)...), 0, "OK: 13 of 13 checks match", ""},
-		{"measurement given", withReport(f.report, append([]string{"--measurement", f.measurement}, sig...)...), 0, "OK: 4 of 4", ""},
-		{"measurement base64", withReport(f.report, "--measurement", base64.StdEncoding.EncodeToString(mustDecodeHex(t, f.measurement))), 0, "NOT CHECKED: signature", ""},
-		{"ask and ark files", withReport(f.report, "--measurement", f.measurement, "--vcek", f.vcek, "--ask", f.ask, "--ark", f.ark), 0, "VCEK ← ASK ← ARK (" + f.ask, ""},
-		{"vcek in chain file", withReport(f.report, "--measurement", f.measurement, "--cert-chain", f.chainWithVCEK), 0, "signed by the VCEK (" + f.chainWithVCEK, ""},
-		{"extended report", withReport(f.extended, "--measurement", f.measurement, "--cert-chain", f.chain), 0, "certificate table: ARK ASK VCEK VLEK", ""},
-		{"base64 report", withReport(b64, append([]string{"--measurement", f.measurement}, sig...)...), 0, "(base64)", ""},
-		{"hex report", withReport(hexFile, "--measurement", f.measurement, "--report-format", "hex"), 0, "(hex)", ""},
-		{"fields only", withReport(f.report, good...), 0, "NOT CHECKED: measurement", ""},
+		{"all match, measured", withReport(f.report, join(measure, good, sig)...), 0, "OK: 25 of 25 checks passed", ""},
+		{"measurement given", withReport(f.report, join([]string{"--measurement", exampleMeasurement}, sig)...), 0, "OK: 12 of 12 checks passed", ""},
+		{"measurement base64", withReport(f.report, join([]string{"--measurement", base64.StdEncoding.EncodeToString(mustDecodeHex(t, exampleMeasurement))}, sig)...), 0, "OK", ""},
+		{"measurement 0x-hex", withReport(f.report, join([]string{"--measurement", "0x" + exampleMeasurement}, sig)...), 0, "OK", ""},
+		{"ask and ark files", withReport(f.report, "--vcek", f.vcek, "--ask", f.ask, "--ark", f.ark, "--trust-ark", f.trust), 0, "verified: SEV-VCEK ← SEV-Milan ← ARK-Milan", ""},
+		{"vcek bundle (VCEK, ASK, ARK)", withReport(f.report, "--vcek", f.bundle, "--trust-ark", f.trust), 0, "signature by the VCEK (--vcek " + f.bundle, ""},
+		{"extended report, table only", withReport(f.extended, "--trust-ark", f.trust), 0, "certificate table: ARK ASK VCEK", ""},
+		{"base64 report", withReport(b64, sig...), 0, "(base64)", ""},
+		{"hex report", withReport(hexFile, append([]string{"--report-format", "hex"}, sig...)...), 0, "(hex)", ""},
+		{"provisional firmware accepted", withReport(provisional, sig...), 0, "provisional firmware", ""},
+		{"debug, --allow-debug", withReport(debugPath, append([]string{"--allow-debug"}, sig...)...), 0, "0 or 1 (--allow-debug)", ""},
+		{"debug, exact --policy", withReport(debugPath, append([]string{"--policy", "0xb0000"}, sig...)...), 0, "OK", ""},
+		{"migration agent allowed", withReport(maPath, append([]string{"--allow-migration-agent"}, sig...)...), 0, "OK", ""},
+		{"vmpl 3 stated", withReport(vmpl3, append([]string{"--vmpl", "3"}, sig...)...), 0, "OK", ""},
+		{"id block, trusted key file", withReport(idPath, append([]string{"--require-id-block", "--trusted-id-key", idKeyPEM}, sig...)...), 0, "is trusted", ""},
+		{"id block, trusted key digest", withReport(idPath, append([]string{"--trusted-id-key", hex.EncodeToString(idDigest[:])}, sig...)...), 0, "is trusted", ""},
 
-		{"wrong vcpus", withReport(f.report, append([]string{"--ovmf", measure[1], "--vcpus", "5", "--vcpu-type", "EPYC-Milan",
-			"--kernel", measure[7], "--initrd", measure[9], "--append", measure[11]}, sig...)...), 3, "measurement", "2 checks failed: measurement, go-sev-guest validate"},
-		{"wrong measurement", withReport(f.report, "--measurement", strings.Repeat("ab", 48)), 3, "MISMATCH", "measurement does not match"},
-		{"wrong host-data", withReport(f.report, "--host-data", strings.Repeat("12", 32)), 3, "host-data", "host-data does not match"},
-		{"wrong report-data", withReport(f.report, "--report-data", strings.Repeat("ab", 64)), 3, "report-data", "report-data does not match"},
-		{"wrong policy", withReport(f.report, "--policy", "0xb0000"), 3, "policy", "policy does not match: expected 0xb0000, report has 0x30000"},
-		{"wrong vmpl", withReport(f.report, "--vmpl", "1"), 3, "vmpl", "vmpl does not match"},
-		{"wrong family-id", withReport(f.report, "--family-id", strings.Repeat("00", 16)), 3, "family-id", "family-id does not match"},
-		{"wrong image-id", withReport(f.report, "--image-id", strings.Repeat("00", 16)), 3, "image-id", "image-id does not match"},
-		{"wrong id-key-digest", withReport(f.report, "--id-key-digest", strings.Repeat("01", 48)), 3, "id-key-digest", "id-key-digest does not match"},
-		{"wrong author-key-digest", withReport(f.report, "--author-key-digest", strings.Repeat("01", 48)), 3, "author-key-digest", "author-key-digest does not match"},
-		{"min-tcb too high", withReport(f.report, "--min-tcb", "bl=1,tee=0,snp=0,ucode=0"), 3, "min-tcb", "min-tcb does not match"},
-		{"wrong field with signature", withReport(f.report, append([]string{"--vmpl", "2"}, sig...)...), 3, "go-sev-guest validate", "2 checks failed: vmpl, go-sev-guest validate"},
-		{"tampered byte", withReport(tamperedPath, append([]string{"--measurement", f.measurement}, sig...)...), 3, "invalid: report signature verification error", "signature failed: invalid: report signature verification error"},
-		{"built-in roots reject test chain", withReport(f.report, "--vcek", f.vcek), 3, "AMD's built-in Milan roots", "certificate chain failed: VCEK could not be verified by any trusted roots"},
-		{"wrong product", withReport(f.report, append([]string{"--product", "Genoa"}, sig...)...), 3, "SEV_PRODUCT_GENOA", "certificate chain"},
+		// The attacks of issue 9: each fails.
+		{"unsigned, fields only", withReport(unsignedPath, "--vmpl", "0", "--policy", "0x30000"), 3, "FAILED", "2 checks failed: signature, certificate chain"},
+		{"unsigned, with --cert-chain and --product", withReport(unsignedPath, "--cert-chain", f.chain, "--product", "Milan", "--vmpl", "0"), 3, "SIGNING_KEY is None", ""},
+		{"no VCEK at all", withReport(f.report, "--measurement", exampleMeasurement), 3, "no VCEK certificate: give --vcek FILE", "checks failed"},
+		{"SIGNING_KEY VLEK, table keeps the VCEK", withReport(vlekClaimExt, "--trust-ark", f.trust), 3, "the table holds no VLEK", ""},
+		{"zero-length VCEK entry", withReport(zeroLenPath, "--trust-ark", f.trust), 1, "", "certificate table: entry 0 (VCEK) has length 0"},
+		{"debug allowed", withReport(debugPath, sig...), 3, "debug", "debug does not match: expected 0 (--allow-debug accepts 1), report has 1"},
+		{"migration agent", withReport(maPath, sig...), 3, "migrate-ma", "migrate-ma does not match"},
+		{"VMPL 3", withReport(vmpl3, sig...), 3, "vmpl", "vmpl does not match: expected 0, report has 3"},
+		{"evil root in --cert-chain", withReport(f.evilReport, "--vcek", f.evilVCEK, "--cert-chain", f.evilChain), 3, "not a trusted one", "certificate chain"},
+		{"genuine test report, self-made root in --cert-chain", withReport(f.report, "--vcek", f.vcek, "--cert-chain", f.evilChain, "--trust-ark", f.trust), 3,
+			"is not signed by a trusted ARK", "certificate chain"},
+		{"test chain, AMD's roots", withReport(f.report, "--vcek", f.vcek, "--cert-chain", f.chain), 3, "AMD's built-in Milan roots", "certificate chain failed"},
+		{"64 hex digits to --measurement", withReport(f.report, "--measurement", h64), 2, "", "--measurement: 32 bytes, want 48 bytes (96 hex digits)"},
+		{"--vmpl 4", withReport(f.report, "--vmpl", "4"), 2, "", "--vmpl 4: want 0, 1, 2 or 3"},
+		{"--vmpl 0xffffffff", withReport(f.report, "--vmpl", "0xffffffff"), 2, "", "want 0, 1, 2 or 3"},
+		{"Turin min-tcb component on Milan", withReport(f.report, append([]string{"--min-tcb", "fmc=1"}, sig...)...), 3, "Milan has no fmc component", ""},
 
-		{"short report", withReport(short, "--measurement", f.measurement), 1, "", short + ": 1000 bytes, want at least 1184"},
-		{"missing report", withReport(filepath.Join(f.dir, "nope.bin"), "--measurement", f.measurement), 1, "", "nope.bin: no such file or directory"},
+		{"wrong vcpus", withReport(f.report, join([]string{"--ovmf", measure[1], "--vcpus", "5", "--vcpu-type", "EPYC-Milan",
+			"--kernel", measure[7], "--initrd", measure[9], "--append", measure[11]}, sig)...), 3, "measurement", "measurement does not match"},
+		{"wrong host-data", withReport(f.report, append([]string{"--host-data", strings.Repeat("12", 32)}, sig...)...), 3, "host-data", "host-data does not match"},
+		{"wrong report-data", withReport(f.report, append([]string{"--report-data", strings.Repeat("ab", 64)}, sig...)...), 3, "report-data", "report-data does not match"},
+		{"wrong policy", withReport(f.report, append([]string{"--policy", "0xb0000"}, sig...)...), 3, "policy", "policy does not match: expected 0xb0000, report has 0x30000"},
+		{"wrong family-id", withReport(f.report, append([]string{"--family-id", strings.Repeat("00", 16)}, sig...)...), 3, "family-id", ""},
+		{"wrong image-id", withReport(f.report, append([]string{"--image-id", strings.Repeat("00", 16)}, sig...)...), 3, "image-id", ""},
+		{"wrong chip-id", withReport(f.report, append([]string{"--chip-id", strings.Repeat("01", 64)}, sig...)...), 3, "chip-id", ""},
+		{"wrong report-id-ma", withReport(f.report, append([]string{"--report-id-ma", strings.Repeat("01", 32)}, sig...)...), 3, "report-id-ma", ""},
+		{"min-tcb too high", withReport(f.report, append([]string{"--min-tcb", "bl=4"}, sig...)...), 3, "min-tcb", "min-tcb does not match"},
+		{"min-build too high", withReport(f.report, append([]string{"--min-build", "22"}, sig...)...), 3, "min-build", ""},
+		{"min-version too high", withReport(f.report, append([]string{"--min-version", "1.56"}, sig...)...), 3, "min-version", ""},
+		{"platform-info smt=0", withReport(f.report, append([]string{"--platform-info", "smt=0"}, sig...)...), 3, "platform-info", ""},
+		{"no provisional", withReport(provisional, append([]string{"--no-provisional"}, sig...)...), 3, "provisional firmware", ""},
+		{"id block, untrusted key", withReport(f.report, append([]string{"--trusted-id-key", idKeyPEM}, sig...)...), 3, "no ID block", ""},
+		{"revoked ASK", withReport(f.report, append([]string{"--crl", revokedCRL}, sig...)...), 3, "is revoked", "revocation failed"},
+		{"tampered byte", withReport(tamperedPath, sig...), 3, "invalid: the signature does not verify", "signature failed"},
+		{"--at before the chain", withReport(f.report, append([]string{"--at", "2024-01-01T00:00:00Z"}, sig...)...), 3, "is not valid before", ""},
+		{"wrong product", withReport(f.report, append([]string{"--product", "Genoa"}, sig...)...), 3, "they disagree", "product"},
+
+		{"short report", withReport(short, sig...), 1, "", short + ": 1000 bytes, want at least 1184"},
+		{"missing report", withReport(filepath.Join(f.dir, "nope.bin"), sig...), 1, "", "nope.bin: no such file or directory"},
 		{"bad vcek file", withReport(f.report, "--vcek", f.report), 1, "", f.report + ": not a DER or PEM X.509 certificate"},
-		{"chain without ark", withReport(f.report, "--cert-chain", f.ask), 1, "", "has an ASK but no ARK"},
+		{"--trust-ark not a root", withReport(f.report, "--vcek", f.vcek, "--trust-ark", notRoot), 1, "", `"SEV-Milan" is not a root`},
+		{"--crl not a CRL", withReport(f.report, append([]string{"--crl", f.vcek}, sig...)...), 1, "", "not a DER or PEM certificate revocation list"},
+		{"--trusted-id-key not a key", withReport(f.report, append([]string{"--trusted-id-key", f.report}, sig...)...), 1, "", "no PEM public key"},
 		{"missing firmware", withReport(f.report, "--ovmf", filepath.Join(f.dir, "no.fd"), "--vcpus", "1", "--vcpu-type", "EPYC"), 1, "", "no.fd: no such file or directory"},
 
-		{"no report", []string{"verify", "--measurement", f.measurement}, 2, "", "missing --report FILE"},
-		{"nothing to check", withReport(f.report), 2, "", "nothing to check"},
-		{"both measurements", withReport(f.report, append([]string{"--measurement", f.measurement}, measure...)...), 2, "", "use one"},
+		{"no report", []string{"verify", "--measurement", exampleMeasurement}, 2, "", "missing --report FILE"},
+		{"both measurements", withReport(f.report, join([]string{"--measurement", exampleMeasurement}, measure)...), 2, "", "use one"},
 		{"measure flag without ovmf", withReport(f.report, "--vcpus", "4"), 2, "", "--vcpus needs --ovmf FILE"},
 		{"trace without ovmf", withReport(f.report, "--trace", filepath.Join(f.dir, "t.jsonl")), 2, "", "--trace needs --ovmf"},
-		{"short host-data", withReport(f.report, "--host-data", "1111"), 2, "", "--host-data: 2 bytes, want 32 (64 hex digits)"},
-		{"garbage measurement", withReport(f.report, "--measurement", "xyz"), 2, "", "--measurement \"xyz\": want 48 bytes"},
-		{"bad vmpl", withReport(f.report, "--vmpl", "4"), 2, "", "--vmpl 4: want 0, 1, 2 or 3"},
-		{"bad min-tcb", withReport(f.report, "--min-tcb", "fmc=1"), 2, "", "--min-tcb: TCB component"},
-		{"ask without ark", withReport(f.report, "--vcek", f.vcek, "--ask", f.ask), 2, "", "--ask and --ark go together"},
-		{"bad product", withReport(f.report, "--vcek", f.vcek, "--product", "Naples"), 2, "", "--product: unknown product"},
+		{"short host-data", withReport(f.report, "--host-data", "1111"), 2, "", "--host-data: 2 bytes, want 32 bytes (64 hex digits)"},
+		{"odd hex digits", withReport(f.report, "--host-data", strings.Repeat("1", 63)), 2, "", "--host-data: 63 hex digits"},
+		{"garbage measurement", withReport(f.report, "--measurement", "xyz!"), 2, "", "--measurement \"xyz!\": want 48 bytes"},
+		{"base64 of the wrong size", withReport(f.report, "--host-data", base64.StdEncoding.EncodeToString(make([]byte, 31))), 2, "", "base64 of 31 bytes"},
+		{"bad min-tcb", withReport(f.report, "--min-tcb", "spl4=1"), 2, "", "--min-tcb: TCB component"},
+		{"bad min-version", withReport(f.report, "--min-version", "1"), 2, "", "--min-version \"1\": want MAJOR.MINOR"},
+		{"bad min-build", withReport(f.report, "--min-build", "256"), 2, "", "0-255"},
+		{"bad platform-info", withReport(f.report, "--platform-info", "smt=2"), 2, "", "--platform-info"},
+		{"bad product", withReport(f.report, "--product", "Naples"), 2, "", "--product: unknown product line"},
+		{"bad --at", withReport(f.report, "--at", "yesterday"), 2, "", "--at \"yesterday\": want an RFC 3339 time"},
+		{"--allow-debug with --policy", withReport(f.report, "--policy", "0x30000", "--allow-debug"), 2, "", "--allow-debug and --policy"},
+		{"--require-id-block without keys", withReport(f.report, "--require-id-block"), 2, "", "needs --trusted-id-key or --trusted-author-key"},
+		{"--trusted-id-key digest too short", withReport(f.report, "--trusted-id-key", strings.Repeat("ab", 32)), 2, "", "64 hex digits, want 96"},
+		{"empty --trust-ark", withReport(f.report, "--trust-ark", ""), 2, "", "--trust-ark: empty value"},
 		{"bad format", withReport(f.report, "--report-format", "pem"), 2, "", "--report-format"},
 		{"sev mode", withReport(f.report, "--mode", "sev", "--ovmf", measure[1]), 2, "", "verify checks SNP reports"},
 	}
@@ -239,57 +309,113 @@ func TestVerifyCLI(t *testing.T) {
 			if !strings.Contains(r.stderr, tc.errOut) {
 				t.Errorf("stderr does not contain %q: %s", tc.errOut, r.stderr)
 			}
-			if tc.code != 0 && tc.code != exitUsage && strings.Count(r.stderr, "\n") != 1 {
+			if tc.code != 0 && strings.Count(r.stderr, "\n") != 1 {
 				t.Errorf("stderr is not one line: %q", r.stderr)
 			}
 			if tc.code == 1 && r.stdout != "" {
 				t.Errorf("bad input printed to stdout: %q", r.stdout)
 			}
+			if tc.code == 0 && (!strings.Contains(r.stdout, "signature ") || strings.Contains(r.stdout, "FAILED")) {
+				t.Errorf("exit 0 without a signature row, or with a failure:\n%s", r.stdout)
+			}
 		})
 	}
 }
 
-func mustDecodeHex(t testing.TB, s string) []byte {
+// verifyJSON is the --json output of verify.
+type verifyJSON struct {
+	OK      bool   `json:"ok"`
+	Product string `json:"product"`
+	Checks  []struct {
+		Name, Expected, Actual string
+		OK                     bool
+	} `json:"checks"`
+	NotChecked []string `json:"not_checked"`
+}
+
+func parseVerifyJSON(t *testing.T, s string) *verifyJSON {
 	t.Helper()
-	b, err := hex.DecodeString(s)
+	var out verifyJSON
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, s)
+	}
+	return &out
+}
+
+func (v *verifyJSON) row(name string) (ok, found bool) {
+	for _, c := range v.Checks {
+		if c.Name == name {
+			return c.OK, true
+		}
+	}
+	return false, false
+}
+
+// TestVerifyGenuine runs every genuine report of the shared corpus through
+// the CLI exactly as the issue's acceptance command line does, against the
+// built-in AMD roots.
+func TestVerifyGenuine(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(genuineDir, "reports.tsv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n")[1:] {
+		c := strings.Split(line, "\t")
+		t.Run(c[0], func(t *testing.T) {
+			args := []string{"verify", "--report", filepath.Join(genuineDir, c[1]), "--vcek", filepath.Join(genuineDir, c[2]),
+				"--policy", c[6], "--vmpl", c[7], "--json"}
+			if c[5] == "VLEK" {
+				args = append(args, "--at", "2025-06-01T00:00:00Z") // the VLEK expired on 2025-12-10
+			}
+			r := runInProcess(args...)
+			if c[8] == "must-fail" {
+				if r.code == 0 {
+					t.Fatalf("must-fail report passed:\n%s", r.stdout)
+				}
+				return
+			}
+			if r.code != 0 {
+				t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			v := parseVerifyJSON(t, r.stdout)
+			for _, name := range []string{"signature", "certificate chain"} {
+				if ok, found := v.row(name); !ok || !found {
+					t.Errorf("row %q: ok %v found %v", name, ok, found)
+				}
+			}
+			if !v.OK || v.Product != c[3] {
+				t.Errorf("ok %v product %q", v.OK, v.Product)
+			}
+		})
+	}
 }
 
 // TestVerifyJSON checks the JSON result object.
 func TestVerifyJSON(t *testing.T) {
 	f := newVerifyFixture(t)
-	r := runInProcess("verify", "--report", f.report, "--measurement", f.measurement, "--vmpl", "1", "--json")
+	r := runInProcess("verify", "--report", f.report, "--measurement", exampleMeasurement, "--vmpl", "1", "--json")
 	if r.code != exitMismatch {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	var out struct {
-		OK     bool `json:"ok"`
-		Checks []struct {
-			Name, Expected, Actual string
-			OK                     bool
-		} `json:"checks"`
-		NotChecked []string `json:"not_checked"`
+	v := parseVerifyJSON(t, r.stdout)
+	if v.OK {
+		t.Error("ok without a VCEK")
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, r.stdout)
+	for name, want := range map[string]bool{"signature": false, "certificate chain": false, "measurement": true, "vmpl": false, "reserved": true} {
+		if ok, found := v.row(name); !found || ok != want {
+			t.Errorf("row %q: ok %v, found %v; want ok %v", name, ok, found, want)
+		}
 	}
-	if out.OK || len(out.Checks) != 2 || !out.Checks[0].OK || out.Checks[1].Name != "vmpl" || out.Checks[1].OK ||
-		out.Checks[1].Expected != "1" || out.Checks[1].Actual != "0" {
-		t.Errorf("JSON result %+v", out)
+	if len(v.NotChecked) != 0 {
+		t.Errorf("not_checked %q", v.NotChecked)
 	}
-	if len(out.NotChecked) != 1 || !strings.HasPrefix(out.NotChecked[0], "signature and certificate chain: no VCEK") {
-		t.Errorf("not_checked %q", out.NotChecked)
-	}
-	for _, key := range []string{`"ok"`, `"checks"`, `"name"`, `"expected"`, `"actual"`, `"not_checked"`} {
+	for _, key := range []string{`"ok"`, `"product"`, `"checks"`, `"name"`, `"expected"`, `"actual"`, `"not_checked"`} {
 		if !strings.Contains(r.stdout, key) {
 			t.Errorf("JSON lacks key %s", key)
 		}
 	}
-	r = runInProcess("verify", "--report", f.report, "--measurement", f.measurement, "--json", "--vcek", f.vcek, "--cert-chain", f.chain)
-	if r.code != 0 || !strings.Contains(r.stdout, `"ok": true`) || !strings.Contains(r.stdout, `"not_checked": []`) {
+	r = runInProcess(append([]string{"verify", "--report", f.report, "--json"}, f.trusted()...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, `"ok": true`) || !strings.Contains(r.stdout, `"measurement: no expected measurement given (give the measure flags --ovmf ..., or --measurement)"`) {
 		t.Errorf("exit %d: %s", r.code, r.stdout)
 	}
 }
@@ -298,7 +424,7 @@ func TestVerifyJSON(t *testing.T) {
 func TestVerifyTrace(t *testing.T) {
 	f := newVerifyFixture(t)
 	tr := filepath.Join(f.dir, "verify.jsonl")
-	r := runInProcess(append([]string{"verify", "--report", f.report, "--trace", tr}, exampleMeasureFlags(t)...)...)
+	r := runInProcess(append(append([]string{"verify", "--report", f.report, "--trace", tr}, f.trusted()...), exampleMeasureFlags(t)...)...)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -307,24 +433,35 @@ func TestVerifyTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if !strings.Contains(lines[len(lines)-1], f.measurement) {
-		t.Errorf("last trace line %s does not end at the measurement %s", lines[len(lines)-1], f.measurement)
+	if !strings.Contains(lines[len(lines)-1], exampleMeasurement) {
+		t.Errorf("last trace line %s does not end at the measurement %s", lines[len(lines)-1], exampleMeasurement)
 	}
 }
 
-// TestVerifyRealReport checks go-sev-guest's real Milan report through the CLI
-// with AMD's built-in roots.
-func TestVerifyRealReport(t *testing.T) {
-	rep, vcek := "../../report/testdata/milan-attestation.bin", "../../report/testdata/milan-vcek.der"
-	r := runInProcess("verify", "--report", rep, "--vcek", vcek, "--vmpl", "0",
-		"--measurement", "b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01")
-	if r.code != 0 {
-		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	for _, want := range []string{"AMD's built-in Milan roots", "OK: 5 of 5 checks match"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+// TestVerifyStdin reads the report from standard input (--report -), in
+// process and through the binary.
+func TestVerifyStdin(t *testing.T) {
+	f := newVerifyFixture(t)
+	saved := reportStdin
+	defer func() { reportStdin = saved }()
+	for _, in := range [][]byte{f.raw, []byte(hex.EncodeToString(f.raw))} {
+		reportStdin = bytes.NewReader(in)
+		r := runInProcess(append([]string{"verify", "--report", "-"}, f.trusted()...)...)
+		if r.code != 0 || !strings.Contains(r.stdout, "report - (") {
+			t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
+	}
+	reportStdin = bytes.NewReader(f.raw[:100])
+	if r := runInProcess("verify", "--report", "-"); r.code != 1 || !strings.Contains(r.stderr, "standard input: 100 bytes") {
+		t.Errorf("short stdin: exit %d %s", r.code, r.stderr)
+	}
+	if testing.Short() {
+		return
+	}
+	cmd := exec.Command(snpmeasureBinary(t), append([]string{"verify", "--report", "-"}, f.trusted()...)...)
+	cmd.Stdin = bytes.NewReader(f.raw)
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "OK: ") {
+		t.Errorf("binary with stdin: %v\n%s", err, out)
 	}
 }
 
@@ -339,10 +476,11 @@ func TestVerifyBinaryExitCodes(t *testing.T) {
 		args []string
 		code int
 	}{
-		{"ok", append([]string{"verify", "--report", f.report, "--vcek", f.vcek, "--cert-chain", f.chain}, exampleMeasureFlags(t)...), 0},
-		{"bad input", []string{"verify", "--report", f.vcek, "--measurement", f.measurement}, 1},
-		{"usage", []string{"verify", "--report", f.report}, 2},
-		{"mismatch", []string{"verify", "--report", f.report, "--vmpl", "3"}, 3},
+		{"ok", append(append([]string{"verify", "--report", f.report}, f.trusted()...), exampleMeasureFlags(t)...), 0},
+		{"bad input", []string{"verify", "--report", f.vcek, "--measurement", exampleMeasurement}, 1},
+		{"usage", []string{"verify", "--report", f.report, "--vmpl", "4"}, 2},
+		{"no VCEK", []string{"verify", "--report", f.report}, 3},
+		{"mismatch", append([]string{"verify", "--report", f.report, "--vmpl", "3"}, f.trusted()...), 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runBinary(t, f.dir, tc.args...)
@@ -356,87 +494,147 @@ func TestVerifyBinaryExitCodes(t *testing.T) {
 	}
 }
 
-// TestVerifyExampleReports checks the signed example reports of
-// the README; -update-reports rewrites them.
+// TestVerifyNoNetwork runs verify under strace: it must not make a single
+// network system call (socket, connect, ...), even for a report whose
+// chain fails and a VCEK whose KDS URL one could fetch.
+func TestVerifyNoNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Skip("strace is not installed")
+	}
+	bin := snpmeasureBinary(t)
+	f := newVerifyFixture(t)
+	g := func(p string) string { return filepath.Join(genuineDir, p) }
+	for _, args := range [][]string{
+		append([]string{"verify", "--report", f.report}, f.trusted()...),
+		{"verify", "--report", f.report, "--vcek", f.vcek},
+		{"verify", "--report", f.report},
+		{"verify", "--report", g("oak/turin_oc_evidence.report.bin"), "--vcek", g("oak/turin_oc_endorsements.vcek.der"), "--policy", "0x30000"},
+		{"verify", "--report", g("trustee-snp/test-vlek-report.bin"), "--vcek", g("trustee-snp/test-vlek.der"), "--vmpl", "1"},
+	} {
+		t.Run(strings.Join(args[:3], " "), func(t *testing.T) {
+			out, calls := straceNetwork(t, strace, bin, args...)
+			for _, c := range calls {
+				t.Errorf("network system call: %s", c)
+			}
+			// The run itself was a real one.
+			if !strings.Contains(string(out), "signature") {
+				t.Errorf("no verify output:\n%s", out)
+			}
+		})
+	}
+}
+
+// straceNetwork runs a program under strace -f -e trace=network and returns
+// its output and the network system calls it made. It skips the test when
+// strace cannot trace here (no ptrace in a container).
+func straceNetwork(t *testing.T, strace, bin string, args ...string) ([]byte, []string) {
+	t.Helper()
+	log := filepath.Join(t.TempDir(), "strace.log")
+	cmd := exec.Command(strace, append([]string{"-f", "-e", "trace=network", "-o", log, bin}, args...)...)
+	cmd.Env = append(os.Environ(), "SNPMEASURE_NETWORK_HELPER=1")
+	out, _ := cmd.CombinedOutput()
+	trace, err := os.ReadFile(log)
+	if err != nil || !strings.Contains(string(trace), "+++ exited with") {
+		t.Skipf("strace cannot trace here: %v\n%s", err, out)
+	}
+	var calls []string
+	for _, line := range strings.Split(string(trace), "\n") {
+		if strings.Contains(line, "(") && !strings.Contains(line, "+++ ") && !strings.Contains(line, "--- SIG") {
+			calls = append(calls, line)
+		}
+	}
+	return out, calls
+}
+
+// TestNetworkHelper opens a socket when run by TestStraceSeesSockets.
+func TestNetworkHelper(t *testing.T) {
+	if os.Getenv("SNPMEASURE_NETWORK_HELPER") != "1" {
+		t.Skip("helper process of TestStraceSeesSockets")
+	}
+	if c, err := net.Dial("udp", "127.0.0.1:9"); err == nil {
+		c.Close()
+	}
+}
+
+// TestStraceSeesSockets: the strace check of TestVerifyNoNetwork does see
+// a program that opens a socket (otherwise it could never fail).
+func TestStraceSeesSockets(t *testing.T) {
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Skip("strace is not installed")
+	}
+	_, calls := straceNetwork(t, strace, os.Args[0], "-test.run=^TestNetworkHelper$")
+	if !strings.Contains(strings.Join(calls, "\n"), "socket(") {
+		t.Errorf("no socket call seen: %q", calls)
+	}
+}
+
+// TestVerifyExampleReports checks the signed example reports of the
+// README; -update-reports rewrites them.
 func TestVerifyExampleReports(t *testing.T) {
 	rep := filepath.Join(reportsDir, "milan-4vcpu.bin")
 	chain := filepath.Join(reportsDir, "test-chain.pem")
 	vcek := filepath.Join(reportsDir, "test-vcek.pem")
+	ark := filepath.Join(reportsDir, "test-ark.pem")
 	if *updateReports {
-		m := mustDecodeHex(t, measureHex(t, exampleMeasureFlags(t)...))
-		s := testReportSigner(t)
+		p := testPKI(t)
 		if err := os.MkdirAll(reportsDir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		writeTestFile(t, reportsDir, "milan-4vcpu.bin", signTestReport(t, testReportFields(m)))
-		writeTestFile(t, reportsDir, "test-chain.pem", pemCerts(s.Ask.Raw, s.Ark.Raw))
-		writeTestFile(t, reportsDir, "test-vcek.pem", pemCerts(s.Vcek.Raw))
+		writeTestFile(t, reportsDir, "milan-4vcpu.bin", signedReport(t, mustDecodeHex(t, exampleMeasurement), nil))
+		writeTestFile(t, reportsDir, "test-chain.pem", reporttest.PEM(p.ASK, p.ARK))
+		writeTestFile(t, reportsDir, "test-vcek.pem", reporttest.PEM(p.VCEK))
+		writeTestFile(t, reportsDir, "test-ark.pem", reporttest.PEM(p.ARK))
 	}
-	args := append([]string{"verify", "--report", rep, "--vcek", vcek, "--cert-chain", chain}, exampleMeasureFlags(t)...)
+	args := append([]string{"verify", "--report", rep, "--vcek", vcek, "--cert-chain", chain, "--trust-ark", ark, "--policy", "0x30000",
+		"--host-data", strings.Repeat("11", 32)}, exampleMeasureFlags(t)...)
 	r := runInProcess(args...)
 	if r.code != 0 {
 		t.Fatalf("example report no longer verifies (run go test -run TestVerifyExampleReports -update-reports): exit %d\n%s%s",
 			r.code, r.stdout, r.stderr)
 	}
+	// The test chain is not AMD's.
+	if r := runInProcess("verify", "--report", rep, "--vcek", vcek, "--cert-chain", chain); r.code != exitMismatch {
+		t.Errorf("test chain against AMD's roots: exit %d", r.code)
+	}
 }
 
-// TestVerifyChecksNothing is a regression test for command lines that looked
-// like they checked something but did not, and exited 0.
-func TestVerifyChecksNothing(t *testing.T) {
-	f := newVerifyFixture(t)
-	s := testReportSigner(t)
-	// A VLEK-signed report (not even signed) whose certificate table holds
-	// only a VCEK: the VCEK cannot check it, so nothing is checked.
-	b := testReportFields(mustDecodeHex(t, f.measurement))
-	b.SignerInfo = abi.ComposeSignerInfo(abi.SignerInfo{SigningKey: abi.VlekReportSigner})
-	raw, err := abi.ReportToAbiBytes(b)
+// TestVerifyFlagsDocumented: every verify flag is in the README.
+func TestVerifyFlagsDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := uuid.MustParse(abi.VcekGUID)
-	table := make([]byte, 48)
-	copy(table, g[:])
-	binary.LittleEndian.PutUint32(table[16:], 48)
-	binary.LittleEndian.PutUint32(table[20:], uint32(len(s.Vcek.Raw)))
-	vlekReport := writeTestFile(t, f.dir, "vlek-with-vcek.bin", append(append(raw, table...), s.Vcek.Raw...))
-	// An unsigned report (SIGNING_KEY None).
-	b.SignerInfo = abi.ComposeSignerInfo(abi.SignerInfo{SigningKey: abi.NoneReportSigner})
-	raw, err = abi.ReportToAbiBytes(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unsigned := writeTestFile(t, f.dir, "unsigned.bin", raw)
+	fs := newFlagSet("verify")
+	addVerifyFlags(fs)
+	fs.VisitAll(func(fl *pflag.Flag) {
+		if !strings.Contains(string(readme), "--"+fl.Name) {
+			t.Errorf("--%s is not in the README", fl.Name)
+		}
+	})
+}
 
-	for _, tc := range []struct {
-		name   string
-		args   []string
-		code   int
-		out    string
-		errOut string
-	}{
-		{"VLEK report, VCEK in table", []string{"--report", vlekReport}, exitUsage, "", "nothing to check"},
-		{"VLEK report, VCEK in table, json", []string{"--report", vlekReport, "--json"}, exitUsage, "", "nothing to check"},
-		{"VLEK report, VCEK in table, with roots", []string{"--report", vlekReport, "--cert-chain", f.chain}, exitUsage, "", "nothing to check"},
-		{"empty --measurement", []string{"--report", f.report, "--measurement", "", "--host-data", strings.Repeat("11", 32)}, exitUsage, "", "--measurement: empty value"},
-		{"empty --ovmf", []string{"--report", f.report, "--ovmf", " ", "--vmpl", "0"}, exitUsage, "", "--ovmf: empty value"},
-		{"empty --vcek", []string{"--report", f.report, "--vcek", "", "--vmpl", "0"}, exitUsage, "", "--vcek: empty value"},
-		{"empty --cert-chain", []string{"--report", f.report, "--vcek", f.vcek, "--cert-chain", ""}, exitUsage, "", "--cert-chain: empty value"},
-		{"empty --host-data", []string{"--report", f.report, "--host-data=", "--vmpl", "0"}, exitUsage, "", "--host-data: empty value"},
-		{"empty --policy", []string{"--report", f.report, "--policy", "", "--vmpl", "0"}, exitUsage, "", "--policy: empty value"},
-		{"unsigned report", []string{"--report", unsigned, "--vmpl", "0"}, 0, "NOT CHECKED: signature and certificate chain: the report is not signed (SIGNING_KEY is None)\n", ""},
-		{"unsigned report with a VCEK", []string{"--report", unsigned, "--vcek", f.vcek, "--cert-chain", f.chain}, exitMismatch, "unsigned report", "signature failed"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := runInProcess(append([]string{"verify"}, tc.args...)...)
-			if r.code != tc.code {
-				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tc.code, r.stdout, r.stderr)
-			}
-			if !strings.Contains(r.stdout, tc.out) || !strings.Contains(r.stderr, tc.errOut) {
-				t.Errorf("stdout %q (want %q), stderr %q (want %q)", r.stdout, tc.out, r.stderr, tc.errOut)
-			}
-			if strings.Contains(r.stdout, `"ok": true`) {
-				t.Errorf("JSON says ok: %s", r.stdout)
-			}
-		})
+// measureHex runs measure in process and returns the digest.
+func measureHex(t testing.TB, args ...string) string {
+	t.Helper()
+	r := runInProcess(append([]string{"--mode", "snp"}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("measure %q: exit %d: %s", args, r.code, r.stderr)
 	}
+	return strings.TrimSpace(r.stdout)
+}
+
+// testReportFields are the fields of the example report with another
+// measurement (search tests).
+func testReportFields(measurement []byte) reporttest.Fields {
+	return reporttest.Fields{TCB: exampleTCB, ChipID: exampleChipID, Measurement: measurement}
+}
+
+// signTestReport makes the report and signs it with the test VCEK.
+func signTestReport(t testing.TB, f reporttest.Fields) []byte {
+	return reporttest.Sign(t, reporttest.NewReport(f), testPKI(t).VCEKKey)
 }
