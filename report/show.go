@@ -1,10 +1,14 @@
 package report
 
 import (
+	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math/big"
 	"strings"
+	"text/tabwriter"
 )
 
 // Field is one field of a report, decoded for display.
@@ -240,4 +244,46 @@ func (r *Report) ContainerPhrase() string {
 		return "an " + r.Container
 	}
 	return "a " + r.Container
+}
+
+// WriteFields writes fields as `snpmeasure report show` does: one a line,
+// name and text in columns, parts indented below their field.
+func WriteFields(w io.Writer, fs []Field) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	writeFieldsText(tw, fs, "")
+	return tw.Flush()
+}
+
+func writeFieldsText(w io.Writer, fs []Field, indent string) {
+	for _, f := range fs {
+		fmt.Fprintf(w, "%s%s\t%s\n", indent, f.Name, f.Text)
+		writeFieldsText(w, f.Sub, indent+"  ")
+	}
+}
+
+// MarshalFields returns fields as one indented JSON object, keys in field
+// order; a field with parts becomes an object of "value" and its parts.
+func MarshalFields(fs []Field) []byte {
+	var b bytes.Buffer
+	writeFieldsJSON(&b, fs, "")
+	return b.Bytes()
+}
+
+func writeFieldsJSON(b *bytes.Buffer, fs []Field, indent string) {
+	b.WriteString("{\n")
+	for i, f := range fs {
+		key, _ := json.Marshal(f.Key)
+		fmt.Fprintf(b, "%s  %s: ", indent, key)
+		v, _ := json.Marshal(f.JSON)
+		if len(f.Sub) > 0 {
+			writeFieldsJSON(b, append([]Field{{Key: "value", JSON: json.RawMessage(v)}}, f.Sub...), indent+"  ")
+		} else {
+			b.Write(v)
+		}
+		if i < len(fs)-1 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString(indent + "}")
 }

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"text/tabwriter"
 
 	"github.com/spf13/pflag"
 
@@ -38,7 +35,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	case "-h", "--help", "help":
 		fs := newFlagSet("report show")
 		addReportShowFlags(fs)
-		reportUsage(stdout, fs)
+		usageText("report")(stdout, fs)
 		return errHelp
 	}
 	return usagef("unknown report subcommand %q (want show)", args[0])
@@ -58,23 +55,10 @@ func addReportShowFlags(fs *pflag.FlagSet) *reportShowOptions {
 	return o
 }
 
-func reportUsage(w io.Writer, fs *pflag.FlagSet) {
-	fmt.Fprintln(w, "Usage: snpmeasure report show FILE [--json] [--product NAME]")
-	fmt.Fprintln(w, "\nPrints every field of an attestation report (FILE, or - for standard input) by its")
-	fmt.Fprintln(w, "ABI name, decoded: the policy, platform info and signer info bits, the TCBs by component")
-	fmt.Fprintln(w, "for the product line, the firmware versions, and the certificate table of an extended")
-	fmt.Fprintln(w, "report. Nothing is verified: 'snpmeasure verify' checks the signature.")
-	fmt.Fprintln(w, "\nFlags:")
-	fmt.Fprint(w, fs.FlagUsages())
-	fmt.Fprintln(w, "\nExample:")
-	fmt.Fprintln(w, "  snpmeasure report show report.bin --json | jq .measurement")
-	fmt.Fprintln(w, "\nExit status: 0 shown, 1 bad input, 2 bad usage.")
-}
-
 func runReportShow(args []string, stdout io.Writer) error {
 	fs := newFlagSet("report show")
 	o := addReportShowFlags(fs)
-	if err := parseFlags(fs, args, stdout, reportUsage); err != nil {
+	if err := parseFlags(fs, args, stdout, usageText("report")); err != nil {
 		return err
 	}
 	switch {
@@ -107,10 +91,7 @@ func runReportShow(args []string, stdout io.Writer) error {
 	}
 	fields := rep.Fields(product)
 	if o.json {
-		var b bytes.Buffer
-		writeFieldsJSON(&b, fields, "")
-		b.WriteByte('\n')
-		_, err := stdout.Write(b.Bytes())
+		_, err := stdout.Write(append(report.MarshalFields(fields), '\n'))
 		return err
 	}
 	line := fmt.Sprintf("ATTESTATION_REPORT %s (%s", path, rep.Format)
@@ -124,37 +105,5 @@ func runReportShow(args []string, stdout io.Writer) error {
 		line += ", product line unknown: " + perr.Error()
 	}
 	fmt.Fprintln(stdout, line+")")
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	writeFieldsText(tw, fields, "")
-	return tw.Flush()
-}
-
-func writeFieldsText(w io.Writer, fs []report.Field, indent string) {
-	for _, f := range fs {
-		fmt.Fprintf(w, "%s%s\t%s\n", indent, f.Name, f.Text)
-		writeFieldsText(w, f.Sub, indent+"  ")
-	}
-}
-
-// writeFieldsJSON writes fields as a JSON object in their order; a field
-// with parts becomes an object with "value" and its parts.
-func writeFieldsJSON(b *bytes.Buffer, fs []report.Field, indent string) {
-	b.WriteString("{\n")
-	for i, f := range fs {
-		key, _ := json.Marshal(f.Key)
-		fmt.Fprintf(b, "%s  %s: ", indent, key)
-		if len(f.Sub) > 0 {
-			v, _ := json.Marshal(f.JSON)
-			sub := append([]report.Field{{Key: "value", JSON: json.RawMessage(v)}}, f.Sub...)
-			writeFieldsJSON(b, sub, indent+"  ")
-		} else {
-			v, _ := json.Marshal(f.JSON)
-			b.Write(v)
-		}
-		if i < len(fs)-1 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('\n')
-	}
-	b.WriteString(indent + "}")
+	return report.WriteFields(stdout, fields)
 }
