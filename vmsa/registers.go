@@ -42,12 +42,12 @@ type Registers struct {
 	ES, CS, SS, DS, FS, GS, GDTR, LDTR, IDTR, TR Segment
 
 	EFER, CR0, CR3, CR4, XCR0, PAT, DR6, DR7 uint64
-	RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI    uint64
-	R8, R9, R10, R11, R12, R13, R14, R15      uint64
-	RIP, RFLAGS                               uint64
-	X87FCW                                    uint16
-	MXCSR                                     uint32
-	SEVFeatures                               uint64
+	RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI   uint64
+	R8, R9, R10, R11, R12, R13, R14, R15     uint64
+	RIP, RFLAGS                              uint64
+	X87FCW                                   uint16
+	MXCSR                                    uint32
+	SEVFeatures                              uint64
 }
 
 var segmentOffsets = []struct {

@@ -61,7 +61,10 @@ func TestBuildKVMRules(t *testing.T) {
 		{"EFER gains SVME", func(r *Registers) { r.EFER = 0 }, func(p *Page) bool { return p.Uint64(OffEFER) == 0x1000 }, false},
 		{"long mode gains LMA", func(r *Registers) { r.EFER = 0x100; r.CR0 = 0x80000031 }, func(p *Page) bool { return p.Uint64(OffEFER) == 0x1500 }, false},
 		{"RFLAGS fixed bit", func(r *Registers) { r.RFLAGS = 0 }, func(p *Page) bool { return p.Uint64(OffRFLAGS) == 2 }, false},
-		{"TR base from LDTR", func(r *Registers) { r.TR = Segment{Attrib: 0x8b, Base: 0x5000}; r.LDTR = Segment{Attrib: 0x82, Base: 0x7000} },
+		{"TR base from LDTR", func(r *Registers) {
+			r.TR = Segment{Attrib: 0x8b, Base: 0x5000}
+			r.LDTR = Segment{Attrib: 0x82, Base: 0x7000}
+		},
 			func(p *Page) bool { return p.Segment(OffTR).Base == 0x7000 && p.Segment(OffLDTR).Base == 0x7000 }, false},
 		{"attributes keep 12 bits", func(r *Registers) { r.DS.Attrib = 0xfc93 }, func(p *Page) bool { return p.Segment(OffDS).Attrib == 0xc93 }, false},
 		{"GDTR limit 16 bits, no selector", func(r *Registers) { r.GDTR = Segment{Selector: 8, Attrib: 0x82, Limit: 0x1ffff, Base: 9} },
