@@ -42,6 +42,8 @@ type pipeline struct {
 	quit    chan struct{}
 	wg      sync.WaitGroup
 	cur     *chunk
+	// progress is called from the walking goroutine, never concurrently.
+	progress func(int)
 }
 
 func hasData(steps []Step) bool {
@@ -56,7 +58,7 @@ func hasData(steps []Step) bool {
 func startPipeline(steps []Step, progress func(int)) *pipeline {
 	workers := runtime.GOMAXPROCS(0)
 	window := 4 * workers
-	p := &pipeline{ordered: make(chan *chunk, window), quit: make(chan struct{})}
+	p := &pipeline{ordered: make(chan *chunk, window), quit: make(chan struct{}), progress: progress}
 	work := make(chan *chunk, window)
 	p.wg.Add(1)
 	go func() { // producer: chunks in launch order
@@ -78,6 +80,8 @@ func startPipeline(steps []Step, progress func(int)) *pipeline {
 				select {
 				case work <- c:
 				case <-p.quit:
+					c.err = context.Canceled // never reaches a worker
+					close(c.done)
 					return
 				}
 			}
@@ -94,9 +98,6 @@ func startPipeline(steps []Step, progress func(int)) *pipeline {
 					c.err = context.Canceled
 				default:
 					c.digests, c.err = hashChunk(&steps[c.step], c.first, c.n, buf)
-					if c.err == nil && progress != nil {
-						progress(int(c.n) * PageSize)
-					}
 				}
 				close(c.done)
 			}
@@ -145,6 +146,9 @@ func (p *pipeline) page(si int, i uint64) (*Digest, error) {
 			return nil, c.err
 		}
 		p.cur = c
+		if p.progress != nil {
+			p.progress(int(c.n) * PageSize)
+		}
 	}
 	return &p.cur.digests[i-p.cur.first], nil
 }
