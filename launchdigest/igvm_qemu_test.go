@@ -2,12 +2,11 @@ package launchdigest
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
-
 )
 
 // igvmmeasure's digest (no options) of a conformance file, from digests.tsv.
