@@ -79,3 +79,16 @@ func NewSNPIDBlock(mask uint32, blk *idblock.Block, auth *idblock.Auth) SNPIDBlo
 	}
 	return b
 }
+
+// Verify checks the directive's signatures against the ID block QEMU builds
+// with the policy. The author key is checked only when author_key_enabled is
+// set: igvmmeasure sign sets the author key algorithm to 1 even without an
+// author key, whose fields are then zero (QEMU passes them on as they are;
+// the firmware ignores them unless the launch enables the author key).
+func (b *SNPIDBlock) Verify(policy uint64) (*idblock.Verification, error) {
+	a := b.Auth()
+	if b.AuthorKeyEnabled == 0 {
+		a.AuthorKeyAlgo = idblock.AlgoNone
+	}
+	return a.Verify(b.Block(policy))
+}

@@ -185,18 +185,28 @@ var zeroPageDigest = sync.OnceValue(func() Digest { return PageDigest(make([]byt
 // ZeroPageDigest returns the SHA-384 of a 4 KiB page of zeros.
 func ZeroPageDigest() Digest { return zeroPageDigest() }
 
+// MaxIGVMUpdates bounds the page updates of an IGVM launch: 2^26 pages,
+// 256 GiB of guest memory. More would let a small hostile file (a 16-byte
+// PARAMETER_INSERT can name a 4 GiB area) cost hours of hashing.
+const MaxIGVMUpdates = 1 << 26
+
+// ErrIGVMTooManyUpdates is returned for launches beyond MaxIGVMUpdates.
+var ErrIGVMTooManyUpdates = fmt.Errorf("the IGVM file asks for more than %d page updates", MaxIGVMUpdates)
+
 // stepBuilder appends steps, merging a step into the previous one when it
 // continues it (same type and source, next GPA, next directive page, and
 // contents that continue), so that a launch costs memory per run of pages,
 // not per page.
 type stepBuilder struct {
 	steps []Step
+	total uint64
 }
 
 func (b *stepBuilder) add(s Step) {
 	if s.Pages == 0 {
 		return
 	}
+	b.total += s.Pages
 	if n := len(b.steps); n > 0 && continues(&b.steps[n-1], &s) {
 		last := &b.steps[n-1]
 		if last.Data != nil && last.Pages == 1 {
@@ -383,6 +393,9 @@ func IGVMMeasure(f *igvm.File, opts IGVMMeasureOptions) (*IGVMLaunch, error) {
 				blk := d
 				out.IDBlock, out.IDBlockDirective = &blk, h.Name()
 			}
+		}
+		if b.total > MaxIGVMUpdates {
+			return nil, directiveErr(&h, ErrIGVMTooManyUpdates, "%v", ErrIGVMTooManyUpdates)
 		}
 	}
 	out.Launch = &Launch{Steps: b.steps}

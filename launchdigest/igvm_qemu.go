@@ -211,6 +211,9 @@ func IGVMQEMU(f *igvm.File, opts QEMUOptions) (*IGVMLaunch, error) {
 		default:
 			return nil, directiveErr(&h, ErrQEMURefuses, "QEMU 10.2 has no handler for %s directives", h.Type)
 		}
+		if b.total+region.steps.total > MaxIGVMUpdates {
+			return nil, directiveErr(&h, ErrIGVMTooManyUpdates, "%v", ErrIGVMTooManyUpdates)
+		}
 	}
 	if directives == 0 {
 		return nil, fmt.Errorf("%w: the file has no directives", ErrQEMURefuses)

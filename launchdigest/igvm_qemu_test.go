@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -102,5 +103,45 @@ func TestIGVMLoadersCompareConformanceFiles(t *testing.T) {
 				t.Fatalf("divergence %q, want %q", div, tc.want)
 			}
 		})
+	}
+}
+
+// Each loader gives the same digest every time, on any number of CPUs, by
+// Digest, Measure and the last of Updates.
+func TestIGVMDeterminism(t *testing.T) {
+	for _, name := range []string{"11_snp_firmware_image.igvm", "32_ib_qemu_sorted_svsm_ovmf.igvm"} {
+		f := openIGVM(t, filepath.Join(igvmConformanceDir, name))
+		var first Digest
+		for i, procs := range []int{1, 2, 4, 2} {
+			prev := runtime.GOMAXPROCS(procs)
+			for _, loader := range []IGVMLoader{LoaderIGVMMeasure, LoaderQEMU} {
+				var l *IGVMLaunch
+				var err error
+				if loader == LoaderQEMU {
+					l, err = IGVMQEMU(f, QEMUOptions{VCPUs: 1, IgnoreUnhandledParameters: true})
+				} else {
+					l, err = IGVMMeasure(f, IGVMMeasureOptions{})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				d := l.Digest()
+				var last Digest
+				for _, ld := range l.Updates() {
+					last = ld
+				}
+				m, err := l.Measure(context.Background(), nil)
+				if err != nil || d != last || d != m {
+					t.Fatalf("%s %s: Digest %s, Updates %s, Measure %s %v", name, loader, d, last, m, err)
+				}
+				if i == 0 && loader == LoaderIGVMMeasure {
+					first = d
+				}
+				if loader == LoaderIGVMMeasure && d != first {
+					t.Fatalf("%s: %s with GOMAXPROCS %d, %s before", name, d, procs, first)
+				}
+			}
+			runtime.GOMAXPROCS(prev)
+		}
 	}
 }

@@ -44,16 +44,27 @@ type pipeline struct {
 	cur     *chunk
 	// progress is called from the walking goroutine, never concurrently.
 	progress func(int)
+	// steps and buf serve the synchronous mode (ordered nil).
+	steps []Step
+	buf   []byte
 }
 
-func hasData(steps []Step) bool {
+func hasData(steps []Step) bool { return dataPages(steps) > 0 }
+
+// dataPages counts the pages of the Data steps.
+func dataPages(steps []Step) uint64 {
+	var n uint64
 	for i := range steps {
-		if steps[i].Data != nil && steps[i].Pages > 0 {
-			return true
+		if steps[i].Data != nil {
+			n += steps[i].Pages
 		}
 	}
-	return false
+	return n
 }
+
+// syncDataPages is the most data pages hashed without the pipeline: for
+// fewer, starting goroutines costs more than it saves.
+const syncDataPages = 256
 
 func startPipeline(steps []Step, progress func(int)) *pipeline {
 	workers := runtime.GOMAXPROCS(0)
@@ -136,6 +147,20 @@ func hashChunk(s *Step, first, n uint64, buf []byte) ([]Digest, error) {
 // page returns the CONTENTS digest of page i of Data step si; pages are
 // asked for in launch order.
 func (p *pipeline) page(si int, i uint64) (*Digest, error) {
+	if p.ordered == nil { // synchronous: one chunk at a time, in this goroutine
+		if p.cur == nil || p.cur.step != si || i >= p.cur.first+p.cur.n {
+			s := &p.steps[si]
+			c := &chunk{step: si, first: i, n: min(dataChunk, s.Pages-i)}
+			if c.digests, c.err = hashChunk(s, c.first, c.n, p.buf); c.err != nil {
+				return nil, c.err
+			}
+			p.cur = c
+			if p.progress != nil {
+				p.progress(int(c.n) * PageSize)
+			}
+		}
+		return &p.cur.digests[i-p.cur.first], nil
+	}
 	if p.cur == nil || p.cur.step != si || i >= p.cur.first+p.cur.n {
 		c, ok := <-p.ordered
 		if !ok {
@@ -166,9 +191,12 @@ func (p *pipeline) stop() {
 // the walk. Pages of Data steps are hashed on all CPUs ahead of the walk.
 func walk(ctx context.Context, ld Digest, steps []Step, progress func(int), fn func(si int, i uint64, gpa uint64, c *Digest, ld Digest) bool) (Digest, error) {
 	var p *pipeline
-	if hasData(steps) {
+	switch n := dataPages(steps); {
+	case n > syncDataPages:
 		p = startPipeline(steps, progress)
 		defer p.stop()
+	case n > 0:
+		p = &pipeline{steps: steps, buf: make([]byte, dataChunk*PageSize), progress: progress}
 	}
 	for si := range steps {
 		s := &steps[si]
