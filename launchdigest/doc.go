@@ -12,6 +12,15 @@
 // SEV and SEV-ES digests are SHA-256 over the firmware, the kernel hashes
 // table and (SEV-ES) the VMSA pages (SEV, SEVES).
 //
+// IGVM files (package igvm) are launches too: IGVMMeasure replays
+// COCONUT-SVSM's igvmmeasure bit for bit (IGVMMeasureSEV its SEV and SEV-ES
+// digests), IGVMQEMU what QEMU 10.2 with KVM measures, and
+// CompareIGVMLoaders names the first directive where the two part. Their
+// steps name the directives they come from ("directive[12] PAGE_DATA") and
+// keep page data in the file (Step.Data): Digest, Updates, Measure and Walk
+// hash it on all CPUs while extending, in memory that does not grow with
+// the file.
+//
 // Large inputs are streamed: HashPages hashes firmware pages across all CPUs
 // and SHA256Stream hashes kernels and initrds with reads overlapped with
 // hashing, in constant memory.

@@ -1,8 +1,10 @@
 package launchdigest
 
 import (
+	"context"
 	"fmt"
 	"iter"
+	"sync/atomic"
 )
 
 // Step is a run of consecutive SNP_LAUNCH_UPDATE page updates of one type
@@ -25,6 +27,20 @@ type Step struct {
 	Contents []Digest
 	// FirstIndex numbers the pages of VMSA steps: vmsa[FirstIndex+i].
 	FirstIndex uint64
+	// Data, when set, replaces Contents: the pages are read from a file and
+	// hashed when the launch is replayed (measured types only).
+	Data *PageData
+	// Directives, when Per is not 0, names each page after the IGVM
+	// directive it comes from (PageSource).
+	Directives StepDirectives
+}
+
+// StepDirectives names the pages of a step after IGVM directives: page i
+// of the step is page (Page+i) mod Per of directive[First+(Page+i)/Per],
+// Per being the pages each directive covers (1 for 4 KiB pages, 512 for
+// 2 MiB pages, the area's pages for a parameter insert).
+type StepDirectives struct {
+	First, Page, Per uint64
 }
 
 // contents returns the CONTENTS digest of page i.
@@ -40,6 +56,14 @@ func (s *Step) contents(i uint64) *Digest {
 
 // PageSource names page i of the step, e.g. "ovmf+0x1000" or "vmsa[3]".
 func (s *Step) PageSource(i uint64) string {
+	if d := s.Directives; d.Per > 0 {
+		p := d.Page + i
+		name := fmt.Sprintf("directive[%d] %s", d.First+p/d.Per, s.Source)
+		if d.Per > 1 {
+			name += fmt.Sprintf("+%#x", p%d.Per*PageSize)
+		}
+		return name
+	}
 	switch {
 	case s.Type == PageVMSA:
 		return fmt.Sprintf("vmsa[%d]", s.FirstIndex+i)
@@ -63,6 +87,8 @@ type Update struct {
 type Launch struct {
 	Start Digest
 	Steps []Step
+
+	lastErr atomic.Pointer[error]
 }
 
 // NumUpdates returns the number of page updates.
@@ -75,8 +101,18 @@ func (l *Launch) NumUpdates() uint64 {
 }
 
 // Digest computes the launch digest: the MEASUREMENT of the attestation report.
+// The pages of Data steps are read and hashed on all CPUs while extending;
+// if one cannot be read, Digest returns the zero digest and Err the error
+// (Measure returns it directly).
 func (l *Launch) Digest() Digest {
-	return extendSteps(l.Start, l.Steps)
+	if !hasData(l.Steps) {
+		return extendSteps(l.Start, l.Steps)
+	}
+	d, err := l.Measure(context.Background(), nil)
+	if err != nil {
+		return Digest{}
+	}
+	return d
 }
 
 func extendSteps(ld Digest, steps []Step) Digest {
@@ -93,6 +129,9 @@ func extendSteps(ld Digest, steps []Step) Digest {
 
 // Updates yields every page update in launch order with the digest after it.
 func (l *Launch) Updates() iter.Seq2[Update, Digest] {
+	if hasData(l.Steps) {
+		return l.updatesLazy()
+	}
 	return func(yield func(Update, Digest) bool) {
 		ld := l.Start
 		var idx uint64
