@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 )
 
 // Auth is the ID authentication information structure.
@@ -216,4 +217,34 @@ func ParsePrivateKeyPEM(data []byte) (*ecdsa.PrivateKey, error) {
 		}
 		return k, nil
 	}
+}
+
+// ReadPrivateKey reads a PEM file holding an EC P-384 private key (see
+// ParsePrivateKeyPEM). Errors name the file.
+func ReadPrivateKey(path string) (*ecdsa.PrivateKey, error) {
+	unwrap := func(err error) error {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, unwrap(err))
+	}
+	defer f.Close()
+	// A PEM key is a few hundred bytes: never read a device or a huge file whole.
+	data, err := io.ReadAll(io.LimitReader(f, 1<<20+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, unwrap(err))
+	}
+	if len(data) > 1<<20 {
+		return nil, fmt.Errorf("%s: larger than 1 MiB: not a PEM private key", path)
+	}
+	k, err := ParsePrivateKeyPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
 }

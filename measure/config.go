@@ -70,6 +70,24 @@ type Config struct {
 	// variable store between it and the firmware (mode SVSM).
 	SVSM     string
 	VarsSize uint64
+
+	// IGVM is an IGVM file launched instead of Firmware (modes SNP, SEVES
+	// and SEV; the file holds what is measured), and IGVMLoader how it is
+	// measured: launchdigest.LoaderIGVMMeasure (the zero value: bit-exact
+	// with COCONUT-SVSM's igvmmeasure, the VMSAs the file holds) or
+	// LoaderQEMU (what QEMU 10.2 and KVM measure: VCPUs VMSAs, rebuilt).
+	IGVM       string
+	IGVMLoader launchdigest.IGVMLoader
+	// NativeZero and CheckKVM are igvmmeasure's -n and -c.
+	NativeZero, CheckKVM bool
+	// IgnoreIDBlock is igvmmeasure's measure -i: an ID block holding
+	// another launch digest is not an error.
+	IgnoreIDBlock bool
+	// IgnoreUnhandledParameters (qemu loader) measures the parameter
+	// usages QEMU 10.2 has no handler for (MADT, DEVICE_TREE, ...) as a
+	// QEMU that fills them does (their areas are unmeasured); QEMU 10.2
+	// itself refuses such files.
+	IgnoreUnhandledParameters bool
 }
 
 // ConfigError is a Config that describes no possible launch; callers may
@@ -110,6 +128,9 @@ func (c *Config) Validate() error {
 	}
 	if !known {
 		return configErr("unknown mode %q (want sev, seves, snp, snp:ovmf-hash or snp:svsm)", c.Mode)
+	}
+	if c.IGVM != "" {
+		return c.validateIGVM()
 	}
 	if c.Firmware == "" {
 		return configErr("no firmware image given")

@@ -22,9 +22,26 @@ type Inputs struct {
 	// a kernel), and Cmdline the command line.
 	Kernel  *launchdigest.KernelHashes
 	Cmdline string
-	// Files lists what was read, in the order firmware, kernel, initrd;
-	// the firmware's SHA256 is set only with Options.FileDigests.
+	// Files lists what was read, in the order firmware, kernel, initrd (or
+	// the IGVM file); the firmware's SHA256 is set only with
+	// Options.FileDigests.
 	Files []File
+	// IGVM is the launch of an IGVM file, for what it says of itself (its
+	// policy, ID block, loader); nil for OVMF.
+	IGVM *launchdigest.IGVMLaunch
+
+	config     Config    // the files' part of the Config
+	igvm       *igvmFile // open while the Inputs are used
+	igvmPrefix launchdigest.Digest
+}
+
+// Close releases the files Inputs keep open (an IGVM file, read at
+// offsets while configurations are enumerated).
+func (in *Inputs) Close() error {
+	if in.igvm != nil {
+		return in.igvm.Close()
+	}
+	return nil
 }
 
 // Options tune how inputs are read.
@@ -52,6 +69,16 @@ func (o *Options) progress() ProgressFunc {
 func Open(ctx context.Context, c *Config, o *Options) (*Inputs, error) {
 	if c.Mode != SNP {
 		return nil, configErr("Open reads the inputs of mode snp, not %q", c.Mode)
+	}
+	if c.IGVM != "" {
+		v := *c
+		if v.IGVMLoader == launchdigest.LoaderQEMU {
+			v.VCPUs = 1 // the space gives the counts
+		}
+		if err := v.Validate(); err != nil {
+			return nil, err
+		}
+		return openIGVMInputs(ctx, c, o)
 	}
 	fw, err := openFirmware(c.Firmware)
 	if err != nil {

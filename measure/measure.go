@@ -27,14 +27,36 @@ type Result struct {
 	VMSAs []*vmsa.Page
 	// Files lists the input files read (SHA256 set with Options.FileDigests).
 	Files []File
+	// IGVM is the launch of an IGVM file in mode SNP (its loader, ID block,
+	// policy, VMSAs); nil otherwise.
+	IGVM *launchdigest.IGVMLaunch
+
+	closer io.Closer
+}
+
+// Close releases the IGVM file whose pages Launch reads (it hashes them
+// again when walked, rather than keeping a digest per page); after Close
+// such a Launch cannot be walked. It does nothing for other launches.
+func (r *Result) Close() error {
+	if r == nil || r.closer == nil {
+		return nil
+	}
+	c := r.closer
+	r.closer = nil
+	return c.Close()
 }
 
 // Measure computes the launch measurement of c. Errors about a file are a
 // *FileError; a Config that describes no launch is a *ConfigError. o may
-// be nil.
+// be nil. For an IGVM file whose ID block holds another launch digest,
+// Measure returns the Result together with an error for which
+// IsIDBlockMismatch is true (unless c.IgnoreIDBlock).
 func Measure(ctx context.Context, c *Config, o *Options) (*Result, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
+	}
+	if c.IGVM != "" {
+		return measureIGVM(ctx, c, o)
 	}
 	fw, err := openFirmware(c.Firmware)
 	if err != nil {

@@ -136,6 +136,9 @@ func (in *Inputs) Enumerate(ctx context.Context, s *Space, yield func(Point) boo
 	if err := s.validate(); err != nil {
 		return err
 	}
+	if in.igvm != nil {
+		return in.enumerateIGVM(ctx, s, yield)
+	}
 	maxVCPUs := s.VCPUs[len(s.VCPUs)-1]
 	want := make([]bool, maxVCPUs+1)
 	for _, n := range s.VCPUs {

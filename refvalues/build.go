@@ -19,6 +19,12 @@ func Build(ctx context.Context, in *measure.Inputs, s *measure.Space, toolVersio
 		switch f.Role {
 		case "firmware":
 			d.Inputs.Firmware = NewFirmware(file.Name, file.SHA256, in.Firmware)
+		case "igvm":
+			d.Inputs.IGVM = &IGVMFile{File: *file, Loader: in.IGVM.Loader.String()}
+			if in.IGVM.HasPolicy {
+				p := Hex(in.IGVM.Policy)
+				d.Inputs.IGVM.Policy = &p
+			}
 		case "kernel":
 			d.Inputs.Kernel = file
 		case "initrd":

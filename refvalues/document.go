@@ -54,7 +54,10 @@ type Tool struct {
 
 // Inputs are the measured files and command line shared by every configuration.
 type Inputs struct {
-	Firmware Firmware `json:"firmware"`
+	// Firmware is the firmware image; IGVM the IGVM file launched instead
+	// (exactly one is set).
+	Firmware *Firmware `json:"firmware,omitempty"`
+	IGVM     *IGVMFile `json:"igvm,omitempty"`
 	// SNPOVMFHash is the precomputed firmware digest the measurements start
 	// from, when one was given instead of hashing the firmware pages.
 	SNPOVMFHash *Measurement384 `json:"snp_ovmf_hash,omitempty"`
@@ -69,6 +72,16 @@ type File struct {
 	Name   string `json:"name"`
 	Size   int64  `json:"size"`
 	SHA256 SHA256 `json:"sha256"`
+}
+
+// IGVMFile is an IGVM file, the loader that measured it and the guest
+// policy it carries.
+type IGVMFile struct {
+	File
+	// Loader is "igvmmeasure" or "qemu" (launchdigest.IGVMLoader).
+	Loader string `json:"loader"`
+	// Policy is the file's GUEST_POLICY for SEV-SNP, when it has one.
+	Policy *Hex `json:"policy,omitempty"`
 }
 
 // Firmware is the firmware file and what it supports.
@@ -129,8 +142,8 @@ func New(toolVersion string) *Document {
 }
 
 // NewFirmware describes a parsed firmware image.
-func NewFirmware(name string, sum [sha256.Size]byte, im *ovmf.Image) Firmware {
-	fw := Firmware{
+func NewFirmware(name string, sum [sha256.Size]byte, im *ovmf.Image) *Firmware {
+	fw := &Firmware{
 		File:             File{Name: name, Size: im.Size, SHA256: sum},
 		SEVMetadata:      im.HasMetadata,
 		MetadataSections: []Section{},
@@ -224,8 +237,23 @@ func (d *Document) Validate() error {
 	if d.Tool.Name == "" {
 		return errors.New("tool.name is empty")
 	}
-	if err := d.Inputs.Firmware.validate(); err != nil {
-		return fmt.Errorf("inputs.firmware: %w", err)
+	switch in := &d.Inputs; {
+	case (in.Firmware == nil) == (in.IGVM == nil):
+		return errors.New("inputs: want a firmware or an igvm file")
+	case in.Firmware != nil:
+		if err := in.Firmware.validate(); err != nil {
+			return fmt.Errorf("inputs.firmware: %w", err)
+		}
+	default:
+		if err := in.IGVM.File.validate(); err != nil {
+			return fmt.Errorf("inputs.igvm: %w", err)
+		}
+		if in.IGVM.Loader != "igvmmeasure" && in.IGVM.Loader != "qemu" {
+			return fmt.Errorf("inputs.igvm.loader %q: want igvmmeasure or qemu", in.IGVM.Loader)
+		}
+		if in.Kernel != nil || in.SNPOVMFHash != nil {
+			return errors.New("inputs: an igvm file holds what is measured: no kernel or snp_ovmf_hash")
+		}
 	}
 	for _, f := range []struct {
 		key string
@@ -338,9 +366,11 @@ func (d *Document) EncodeJSON(w io.Writer) error {
 	enc.SetEscapeHTML(false) // keep <, > and & of command lines readable
 	enc.SetIndent("", "  ")
 	in := d.Inputs
-	if in.Firmware.MetadataSections == nil {
+	if in.Firmware != nil && in.Firmware.MetadataSections == nil {
 		// An array, never null: the schema (and readers) expect one.
-		in.Firmware.MetadataSections = []Section{}
+		fw := *in.Firmware
+		fw.MetadataSections = []Section{}
+		in.Firmware = &fw
 	}
 	if err := enc.Encode(header{d.Schema, d.Version, d.Tool, d.Mode, in, d.Policy}); err != nil {
 		return err

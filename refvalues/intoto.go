@@ -21,6 +21,7 @@ const (
 	RoleFirmware = "firmware"
 	RoleKernel   = "kernel"
 	RoleInitrd   = "initrd"
+	RoleIGVM     = "igvm"
 )
 
 // Statement is an in-toto Statement v1
@@ -85,10 +86,19 @@ func (d *Document) InTotoStatement() (*Statement, error) {
 		return nil, err
 	}
 	st := &Statement{Type: StatementType, PredicateType: PredicateType}
-	for _, in := range []struct {
+	type subject struct {
 		role string
 		f    *File
-	}{{RoleFirmware, &d.Inputs.Firmware.File}, {RoleKernel, d.Inputs.Kernel}, {RoleInitrd, d.Inputs.Initrd}} {
+	}
+	var subjects []subject
+	if d.Inputs.Firmware != nil {
+		subjects = append(subjects, subject{RoleFirmware, &d.Inputs.Firmware.File})
+	}
+	if d.Inputs.IGVM != nil {
+		subjects = append(subjects, subject{RoleIGVM, &d.Inputs.IGVM.File})
+	}
+	subjects = append(subjects, subject{RoleKernel, d.Inputs.Kernel}, subject{RoleInitrd, d.Inputs.Initrd})
+	for _, in := range subjects {
 		if in.f != nil {
 			st.Subject = append(st.Subject, &ResourceDescriptor{Name: in.f.Name,
 				Digest: map[string]string{"sha256": in.f.SHA256.String()}, Annotations: map[string]string{"role": in.role}})

@@ -246,7 +246,7 @@ func TestRefvaluesSchemaRejects(t *testing.T) {
 		change func(map[string]any)
 	}{
 		{"a new top-level key", set(top, "signature_hint", map[string]any{"x": 1})},
-		{"a new input", set(inputs, "igvm", map[string]any{"name": "f.igvm"})},
+		{"a new input", set(inputs, "vars_file", map[string]any{"name": "OVMF_VARS.fd"})},
 		{"a new firmware key", set(fw, "svsm", true)},
 		{"a new measurement key", setM("kvm_init", "legacy")},
 	} {

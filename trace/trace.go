@@ -3,6 +3,7 @@ package trace
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -70,16 +71,19 @@ func appendJSONString(b []byte, s string) []byte {
 // MarshalJSON returns the record as a trace line has it.
 func (r *Record) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil), nil }
 
-// Write writes every update of l as JSON Lines.
+// Write writes every update of l as JSON Lines; an error reading the
+// launch's pages (an IGVM file's) is returned.
 func Write(w io.Writer, l *launchdigest.Launch) error {
 	bw := bufio.NewWriter(w)
 	var line []byte
-	for u, d := range l.Updates() {
+	err := l.Walk(context.Background(), func(u launchdigest.Update, d launchdigest.Digest) error {
 		rec := Record{Index: u.Index, GPA: u.GPA, PageType: u.Type.String(), Source: u.Source, Contents: u.Contents, Digest: d}
 		line = append(rec.AppendJSON(line[:0]), '\n')
-		if _, err := bw.Write(line); err != nil {
-			return err
-		}
+		_, err := bw.Write(line)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	return bw.Flush()
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/snpmeasure/snpmeasure/idblock"
-	"github.com/snpmeasure/snpmeasure/measure"
 )
 
 func init() {
@@ -120,25 +119,12 @@ func runIDBlock(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-// loadIDBlockKey reads a P-384 private key PEM file.
+// loadIDBlockKey reads a P-384 private key PEM file; nil for "".
 func loadIDBlockKey(path string) (*ecdsa.PrivateKey, error) {
-	f, size, err := measure.OpenInput(path)
-	if err != nil {
-		return nil, err
+	if path == "" {
+		return nil, nil
 	}
-	defer f.Close()
-	if size > 1<<20 {
-		return nil, fmt.Errorf("%s: %d bytes: too large for a PEM private key", path, size)
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return nil, fileError(path, err)
-	}
-	k, err := idblock.ParsePrivateKeyPEM(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return k, nil
+	return idblock.ReadPrivateKey(path)
 }
 
 // parseMeasurementFlag reads a launch measurement given as 96 hex digits

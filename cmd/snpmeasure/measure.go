@@ -25,8 +25,9 @@ func init() {
 type measureOptions struct {
 	mode, vcpus, vcpuType, vcpuSig, vcpuFamily, vcpuModel, vcpuStepping, vmmType string
 	ovmf, kernel, initrd, appendArg, guestFeatures, outputFormat, ovmfHash       string
-	svsm, varsSize, varsFile, trace, kvmInit                                     string
+	svsm, varsSize, varsFile, trace, kvmInit, igvm, igvmLoader                   string
 	dumpVMSA, verbose, json                                                      bool
+	nativeZero, checkKVM, ignoreIDBlock, ignoreUnhandled                         bool
 	fs                                                                           *pflag.FlagSet
 }
 
@@ -57,6 +58,12 @@ func addMeasureFlags(fs *pflag.FlagSet) *measureOptions {
 	fs.StringVar(&o.varsSize, "vars-size", "", "size of the OVMF variable store in bytes (snp:svsm)")
 	fs.StringVar(&o.varsFile, "vars-file", "", "OVMF variable store whose size is used (snp:svsm)")
 	fs.StringVar(&o.trace, "trace", "", "write every launch update as JSON Lines to this file, - for standard output (SNP modes)")
+	fs.StringVar(&o.igvm, "igvm", "", "IGVM file to launch instead of --ovmf (modes snp, seves, sev)")
+	fs.StringVar(&o.igvmLoader, "igvm-loader", "igvmmeasure", "how the IGVM file is measured: igvmmeasure (COCONUT-SVSM's tool) or qemu (QEMU 10.2 + KVM, --vcpus)")
+	fs.BoolVarP(&o.nativeZero, "native-zero", "n", false, "igvmmeasure: measure data-less pages as ZERO pages")
+	fs.BoolVarP(&o.checkKVM, "check-kvm", "c", false, "igvmmeasure: fail on VMSAs QEMU/KVM cannot reproduce")
+	fs.BoolVarP(&o.ignoreIDBlock, "ignore-idblock", "i", false, "do not fail when the IGVM file's ID block holds another launch digest")
+	fs.BoolVar(&o.ignoreUnhandled, "ignore-unhandled-parameters", false, "qemu loader: measure MADT, DEVICE_TREE, ... parameters as a QEMU that fills them (10.2 refuses them)")
 	addQuietFlag(fs)
 	return o
 }
@@ -133,8 +140,16 @@ func (o *measureOptions) config() (*measure.Config, error) {
 	default:
 		return nil, usagef("--mode %q: want sev, seves, snp, snp:ovmf-hash or snp:svsm", o.mode)
 	}
+	if o.igvm != "" {
+		return o.igvmConfig(c)
+	}
 	if o.ovmf == "" {
-		return nil, usagef("missing --ovmf FILE")
+		return nil, usagef("missing --ovmf FILE (or --igvm FILE)")
+	}
+	for _, f := range []string{"igvm-loader", "native-zero", "check-kvm", "ignore-idblock", "ignore-unhandled-parameters"} {
+		if o.fs.Changed(f) {
+			return nil, usagef("--%s applies to --igvm launches", f)
+		}
 	}
 	// Like argparse choices and types, these are checked whatever the mode.
 	if o.outputFormat != "hex" && o.outputFormat != "base64" {
@@ -251,6 +266,47 @@ func (o *measureOptions) config() (*measure.Config, error) {
 	return c, nil
 }
 
+// igvmConfig resolves the flags of an IGVM launch.
+func (o *measureOptions) igvmConfig(c *measure.Config) (*measure.Config, error) {
+	c.IGVM, c.NativeZero, c.CheckKVM, c.IgnoreIDBlock, c.IgnoreUnhandledParameters = o.igvm, o.nativeZero, o.checkKVM, o.ignoreIDBlock, o.ignoreUnhandled
+	var err error
+	if c.IGVMLoader, err = launchdigest.ParseIGVMLoader(o.igvmLoader); err != nil {
+		return nil, usagef("--igvm-loader: %v", err)
+	}
+	for _, f := range []string{"ovmf", "kernel", "initrd", "append", "snp-ovmf-hash", "ovmf-hash", "svsm", "vars-size", "vars-file", "vmm-type", "guest-features", "dump-vmsa"} {
+		if o.fs.Changed(f) {
+			return nil, usagef("--%s does not apply to an --igvm launch: the IGVM file holds what is measured", f)
+		}
+	}
+	if o.fs.Changed("vcpus") {
+		n, err := pyarg.Decimal(o.vcpus)
+		if err != nil || n < 1 || n > measure.MaxVCPUs {
+			return nil, usagef("--vcpus %s: want 1 to %d", o.vcpus, measure.MaxVCPUs)
+		}
+		c.VCPUs = int(n)
+	} else if c.IGVMLoader == launchdigest.LoaderQEMU {
+		return nil, usagef("--igvm-loader qemu needs --vcpus N: QEMU measures one VMSA per vCPU of -smp")
+	}
+	if sig, ok, err := o.vcpuSignature(); err != nil {
+		return nil, err
+	} else if ok {
+		c.Signature = sig
+	}
+	if c.KVMInit, err = vmsa.ParseKVMInit(o.kvmInit); err != nil {
+		return nil, usagef("--kvm-init: %v", err)
+	}
+	if o.trace != "" && c.Mode != measure.SNP {
+		return nil, usagef("--trace needs --mode snp")
+	}
+	if err := checkOutputs([]file{{"--trace", o.trace}}, file{"--igvm", o.igvm}); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, usagef("%v", err)
+	}
+	return c, nil
+}
+
 func (o *measureOptions) svsmConfig(c *measure.Config) error {
 	switch {
 	case c.VMM != vmsa.QEMU:
@@ -281,7 +337,7 @@ func (o *measureOptions) svsmConfig(c *measure.Config) error {
 
 // inputs lists the files the measurement reads.
 func (o *measureOptions) inputs() []file {
-	return []file{{"--ovmf", o.ovmf}, {"--kernel", o.kernel}, {"--initrd", o.initrd}, {"--svsm", o.svsm}, {"--vars-file", o.varsFile}}
+	return []file{{"--ovmf", o.ovmf}, {"--kernel", o.kernel}, {"--initrd", o.initrd}, {"--svsm", o.svsm}, {"--vars-file", o.varsFile}, {"--igvm", o.igvm}}
 }
 
 // outputs lists the files the measurement writes.
@@ -309,6 +365,14 @@ func (o *measureOptions) run(stdout io.Writer) error {
 		return err
 	}
 	res, err := measure.Measure(context.Background(), c, o.measureOptionsFor())
+	defer res.Close()
+	if measure.IsIDBlockMismatch(err) {
+		// As igvmmeasure: the digest, then the failed ID block check.
+		if werr := o.write(c, res, stdout); werr != nil {
+			return werr
+		}
+		return &checkFailedError{msg: err.Error() + " (--ignore-idblock to measure anyway)"}
+	}
 	if err != nil {
 		return err
 	}
@@ -318,6 +382,10 @@ func (o *measureOptions) run(stdout io.Writer) error {
 // expectedMeasurement measures c for verify and writes --trace.
 func (o *measureOptions) expectedMeasurement(c *measure.Config, stdout io.Writer) ([]byte, error) {
 	res, err := measure.Measure(context.Background(), c, o.measureOptionsFor())
+	defer res.Close()
+	if measure.IsIDBlockMismatch(err) {
+		return nil, &checkFailedError{msg: err.Error() + ": QEMU would fail the launch (--ignore-idblock to measure anyway)"}
+	}
 	if err != nil {
 		return nil, err
 	}

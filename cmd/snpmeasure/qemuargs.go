@@ -58,6 +58,12 @@ func runQemuArgs(args []string, stdout, stderr io.Writer) error {
 	if !fs.Changed("mode") {
 		o.mode = string(measure.SNP)
 	}
+	if o.igvm != "" && !fs.Changed("igvm-loader") {
+		o.igvmLoader = "qemu" // the measurement QEMU makes
+	}
+	if o.igvm != "" && o.igvmLoader != "qemu" {
+		return usagef("--igvm-loader %s: qemu-args prints what QEMU measures (--igvm-loader qemu)", o.igvmLoader)
+	}
 	o.fs = fs
 	cl, measured, err := q.commandLine(o)
 	if err != nil {
@@ -99,7 +105,7 @@ func (q *qemuArgsOptions) commandLine(o *measureOptions) (*qemu.CommandLine, []b
 		return nil, nil, err
 	}
 	l := &qemu.Launch{
-		Firmware: o.ovmf, Kernel: o.kernel, Initrd: o.initrd, Append: o.appendArg,
+		Firmware: o.ovmf, Kernel: o.kernel, Initrd: o.initrd, Append: o.appendArg, IGVM: o.igvm,
 		VCPUs: c.VCPUs, Signature: c.Signature, GuestFeatures: c.GuestFeatures,
 		VMM: c.VMM, MemoryMiB: mem, LegacyKVM: c.KVMInit == vmsa.KVMLegacy,
 	}
@@ -133,6 +139,7 @@ func (q *qemuArgsOptions) commandLine(o *measureOptions) (*qemu.CommandLine, []b
 		return nil, nil, qemuErr(err)
 	}
 	res, err := measure.Measure(context.Background(), c, o.measureOptionsFor())
+	defer res.Close()
 	if err != nil {
 		return nil, nil, err // names the file and what it cannot do
 	}

@@ -30,7 +30,7 @@ func runRefvalues(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	if !fs.Changed("vcpus") {
+	if !fs.Changed("vcpus") && (o.igvm == "" || o.igvmLoader == "qemu") {
 		return usagef("missing --vcpus (counts and ranges, e.g. 1-64,96)")
 	}
 	if !slices.Contains(refvalues.Formats, *format) {
@@ -60,7 +60,7 @@ func runRefvalues(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	printNotes(stderr, o.notes)
-	inputs := []file{{"--ovmf", o.ovmf}, {"--kernel", o.kernel}, {"--initrd", o.initrd}}
+	inputs := []file{{"--ovmf", o.ovmf}, {"--kernel", o.kernel}, {"--initrd", o.initrd}, {"--igvm", o.igvm}}
 	if err := checkOutputs([]file{{"-o", *output}}, inputs...); err != nil {
 		return err
 	}
@@ -68,6 +68,7 @@ func runRefvalues(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer in.Close()
 	doc, err := refvalues.Build(context.Background(), in, s, versionString())
 	if err != nil {
 		return err

@@ -88,6 +88,7 @@ func (so *searchOptions) run(o *spaceOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer in.Close()
 	want := launchdigest.Digest(target)
 	matches, err := in.Search(context.Background(), s, want)
 	if err != nil {
@@ -152,6 +153,24 @@ func ambiguousTypes(ms []measure.Point) bool {
 
 // searchCommandLine is the measure command that reproduces a match.
 func searchCommandLine(o *spaceOptions, p measure.Point) string {
+	if o.igvm != "" {
+		args := []string{"snpmeasure", "measure", "--mode", "snp", "--igvm", o.igvm}
+		if o.igvmLoader == "qemu" {
+			args = append(args, "--igvm-loader", "qemu", "--vcpus", fmt.Sprint(p.VCPUs), "--vcpu-sig", fmt.Sprintf("%#x", p.CPU.Signature))
+			if p.CPU.Name != "" {
+				args[len(args)-2], args[len(args)-1] = "--vcpu-type", p.CPU.Name
+			}
+		}
+		for _, f := range []struct {
+			on   bool
+			flag string
+		}{{o.nativeZero, "-n"}, {o.checkKVM, "-c"}, {o.ignoreUnhandled, "--ignore-unhandled-parameters"}} {
+			if f.on {
+				args = append(args, f.flag)
+			}
+		}
+		return strings.Join(quoteAll(args), " ")
+	}
 	args := []string{"snpmeasure", "measure", "--mode", "snp", "--ovmf", o.ovmf}
 	if o.ovmfHash != "" {
 		args = append(args, "--snp-ovmf-hash", o.ovmfHash)
@@ -178,10 +197,15 @@ func searchCommandLine(o *spaceOptions, p measure.Point) string {
 	if p.KVMInit != vmsa.KVMInit2 {
 		args = append(args, "--kvm-init", p.KVMInit.String())
 	}
+	return strings.Join(quoteAll(args), " ")
+}
+
+// quoteAll quotes words for a POSIX shell.
+func quoteAll(args []string) []string {
 	for i, a := range args {
 		args[i] = shellQuote(a)
 	}
-	return strings.Join(args, " ")
+	return args
 }
 
 // shellQuote quotes a word for a POSIX shell when it needs it.

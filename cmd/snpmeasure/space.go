@@ -24,6 +24,8 @@ type spaceDefaults struct {
 type spaceOptions struct {
 	ovmf, kernel, initrd, appendArg, ovmfHash, mode               string
 	vcpus, vcpuTypes, vcpuSigs, vmmTypes, guestFeatures, kvmInits string
+	igvm, igvmLoader                                              string
+	nativeZero, checkKVM, ignoreUnhandled                         bool
 	fs                                                            *pflag.FlagSet
 	notes                                                         []string // lists deduplicated
 }
@@ -42,8 +44,45 @@ func addSpaceFlags(fs *pflag.FlagSet, d spaceDefaults) *spaceOptions {
 	fs.StringVar(&o.vmmTypes, "vmm-type", d.vmmTypes, "VMM types: comma list of QEMU, ec2, gce or 'all'")
 	fs.StringVar(&o.guestFeatures, "guest-features", d.guestFeatures, "guest features: comma list of 0x-hex or decimal")
 	fs.StringVar(&o.kvmInits, "kvm-init", d.kvmInits, "host KVM: init2, legacy, or both as init2,legacy")
+	fs.StringVar(&o.igvm, "igvm", "", "IGVM file instead of --ovmf (the qemu loader varies --vcpus and --vcpu-type)")
+	fs.StringVar(&o.igvmLoader, "igvm-loader", "igvmmeasure", "IGVM loader: igvmmeasure (one launch) or qemu (QEMU 10.2 + KVM)")
+	fs.BoolVarP(&o.nativeZero, "native-zero", "n", false, "igvmmeasure: data-less pages as ZERO pages")
+	fs.BoolVarP(&o.checkKVM, "check-kvm", "c", false, "igvmmeasure: fail on VMSAs QEMU/KVM cannot reproduce")
+	fs.BoolVar(&o.ignoreUnhandled, "ignore-unhandled-parameters", false, "qemu loader: measure MADT, DEVICE_TREE, ... as a QEMU that fills them")
 	addQuietFlag(fs)
 	return o
+}
+
+// igvmSpace resolves the flags of a space of IGVM launches: the qemu
+// loader varies the vCPU count and type; VMM types, guest features (the
+// file's) and KVM initialisations do not apply.
+func (o *spaceOptions) igvmSpace() (*measure.Space, *measure.Config, error) {
+	for _, f := range []string{"ovmf", "kernel", "initrd", "append", "snp-ovmf-hash", "vmm-type", "guest-features", "kvm-init"} {
+		if o.fs.Changed(f) {
+			return nil, nil, usagef("--%s does not apply to --igvm: the IGVM file holds what is measured", f)
+		}
+	}
+	c := &measure.Config{Mode: measure.SNP, IGVM: o.igvm, NativeZero: o.nativeZero, CheckKVM: o.checkKVM, IgnoreUnhandledParameters: o.ignoreUnhandled}
+	var err error
+	if c.IGVMLoader, err = launchdigest.ParseIGVMLoader(o.igvmLoader); err != nil {
+		return nil, nil, usagef("--igvm-loader: %v", err)
+	}
+	s := &measure.Space{VCPUs: []int{1}, CPUs: []measure.CPU{{}}, VMMs: []vmsa.VMM{vmsa.QEMU}, GuestFeatures: []uint64{0}}
+	if c.IGVMLoader == launchdigest.LoaderIGVMMeasure {
+		for _, f := range []string{"vcpus", "vcpu-type", "vcpu-sig"} {
+			if o.fs.Changed(f) {
+				return nil, nil, usagef("--%s: the igvmmeasure loader measures the VMSAs the file holds (--igvm-loader qemu varies them)", f)
+			}
+		}
+		return s, c, nil
+	}
+	if s.VCPUs, err = measure.ParseCounts(o.vcpus); err != nil {
+		return nil, nil, usagef("--vcpus: %v", err)
+	}
+	if s.CPUs, err = o.cpus(); err != nil {
+		return nil, nil, err
+	}
+	return s, c, nil
 }
 
 // config returns the files of the space's launches.
@@ -74,17 +113,22 @@ func (o *spaceOptions) parseSpace() (*measure.Space, *measure.Config, error) {
 	if o.mode != "snp" {
 		return nil, nil, usagef("--mode %q: only snp is supported here", o.mode)
 	}
+	if o.igvm != "" {
+		return o.igvmSpace()
+	}
 	if o.ovmf == "" {
-		return nil, nil, usagef("missing --ovmf FILE")
+		return nil, nil, usagef("missing --ovmf FILE (or --igvm FILE)")
+	}
+	for _, f := range []string{"igvm-loader", "native-zero", "check-kvm", "ignore-unhandled-parameters"} {
+		if o.fs.Changed(f) {
+			return nil, nil, usagef("--%s applies to --igvm", f)
+		}
 	}
 	if o.initrd != "" && o.kernel == "" {
 		return nil, nil, usagef("--kernel required when using --initrd")
 	}
 	if o.appendArg != "" && o.kernel == "" {
 		return nil, nil, usagef("--kernel required when using --append")
-	}
-	if o.vcpuSigs != "" && o.fs.Changed("vcpu-type") {
-		return nil, nil, usagef("--vcpu-type and --vcpu-sig both give the vCPU models: use one")
 	}
 	c := o.config()
 	if o.ovmfHash != "" {
@@ -104,33 +148,8 @@ func (o *spaceOptions) parseSpace() (*measure.Space, *measure.Config, error) {
 	if s.VCPUs, err = measure.ParseCounts(o.vcpus); err != nil {
 		return nil, nil, usagef("--vcpus: %v", err)
 	}
-	switch {
-	case o.vcpuSigs != "":
-		sigs, err := o.list("vcpu-sig", o.vcpuSigs)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, f := range sigs {
-			v, err := parseUint("vcpu-sig", f)
-			if err != nil {
-				return nil, nil, err
-			}
-			s.CPUs = append(s.CPUs, measure.CPU{Signature: v})
-		}
-	case o.vcpuTypes == "all":
-		s.CPUs = measure.CPUTypes()
-	default:
-		names, err := o.list("vcpu-type", o.vcpuTypes)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, n := range names {
-			c, err := vmsa.LookupCPUType(n)
-			if err != nil {
-				return nil, nil, usagef("--vcpu-type: %v", err)
-			}
-			s.CPUs = append(s.CPUs, measure.CPU{Name: c.Name, Signature: c.Signature()})
-		}
+	if s.CPUs, err = o.cpus(); err != nil {
+		return nil, nil, err
 	}
 	if o.vmmTypes == "all" {
 		s.VMMs = slices.Clone(vmsa.VMMs)
@@ -144,6 +163,43 @@ func (o *spaceOptions) parseSpace() (*measure.Space, *measure.Config, error) {
 		return nil, nil, err
 	}
 	return s, c, nil
+}
+
+// cpus resolves --vcpu-type or --vcpu-sig.
+func (o *spaceOptions) cpus() ([]measure.CPU, error) {
+	if o.vcpuSigs != "" && o.fs.Changed("vcpu-type") {
+		return nil, usagef("--vcpu-type and --vcpu-sig both give the vCPU models: use one")
+	}
+	var out []measure.CPU
+	switch {
+	case o.vcpuSigs != "":
+		sigs, err := o.list("vcpu-sig", o.vcpuSigs)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range sigs {
+			v, err := parseUint("vcpu-sig", f)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, measure.CPU{Signature: v})
+		}
+	case o.vcpuTypes == "all":
+		out = measure.CPUTypes()
+	default:
+		names, err := o.list("vcpu-type", o.vcpuTypes)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			c, err := vmsa.LookupCPUType(n)
+			if err != nil {
+				return nil, usagef("--vcpu-type: %v", err)
+			}
+			out = append(out, measure.CPU{Name: c.Name, Signature: c.Signature()})
+		}
+	}
+	return out, nil
 }
 
 // parseList parses each item of a comma list into dst.

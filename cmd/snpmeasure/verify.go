@@ -108,9 +108,9 @@ func (v *verifyOptions) plan(o *measureOptions) (*measure.Config, error) {
 		return nil, usagef("--%s: empty value", empty)
 	case v.report == "":
 		return nil, usagef("missing --report FILE")
-	case v.c.Measurement != "" && o.ovmf != "":
-		return nil, usagef("--measurement and --ovmf both give the expected measurement: use one")
-	case o.ovmf == "":
+	case v.c.Measurement != "" && (o.ovmf != "" || o.igvm != ""):
+		return nil, usagef("--measurement and --ovmf (or --igvm) both give the expected measurement: use one")
+	case o.ovmf == "" && o.igvm == "":
 		for _, n := range []string{"trace", "vcpus", "vcpu-type", "vcpu-sig", "vcpu-family", "kernel", "initrd", "append", "mode",
 			"svsm", "snp-ovmf-hash", "ovmf-hash", "vmm-type", "guest-features", "vars-size", "vars-file", "kvm-init"} {
 			if o.fs.Changed(n) {
@@ -129,7 +129,7 @@ func (v *verifyOptions) plan(o *measureOptions) (*measure.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	inputs := []file{{"--report", v.report}, {"--vcek", v.c.VCEK}, {"--ask", v.c.ASK}, {"--ark", v.c.ARK}}
+	inputs := append(o.inputs(), file{"--report", v.report}, file{"--vcek", v.c.VCEK}, file{"--ask", v.c.ASK}, file{"--ark", v.c.ARK})
 	for _, a := range []struct {
 		flag  string
 		paths []string

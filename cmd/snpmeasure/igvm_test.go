@@ -1,0 +1,191 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/snpmeasure/snpmeasure/internal/schemacheck"
+)
+
+const igvmDir = "../../igvm/testdata/conformance"
+
+// igvmmeasureArgs turns igvmmeasure's command line (digests.tsv) into
+// snpmeasure's.
+func igvmmeasureArgs(t *testing.T, file, argv string) []string {
+	t.Helper()
+	args := []string{"--mode", "snp"}
+	words := strings.Fields(argv)
+	for i := 0; i < len(words); i++ {
+		switch w := words[i]; w {
+		case "<file>":
+			args = append(args, "--igvm", filepath.Join(igvmDir, file))
+		case "-n", "--native-zero", "-c", "--check-kvm", "-i", "--ignore-idblock":
+			args = append(args, w)
+		case "-p", "--platform":
+			i++
+			args[1] = map[string]string{"sev-snp": "snp", "sev-es": "seves", "sev": "sev"}[words[i]]
+		case "measure", "-b", "--bare", "-v", "--verbose":
+		default:
+			t.Fatalf("igvmmeasure argument %q", w)
+		}
+	}
+	return args
+}
+
+// TestIGVMDigests reproduces every row of igvmmeasure's digests through the
+// CLI: the same digest, or a clean failure where igvmmeasure fails.
+func TestIGVMDigests(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(igvmDir, "digests.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(string(data)), "\n")[1:]
+	for _, row := range rows {
+		f := strings.SplitN(row, "\t", 3)
+		t.Run(strings.Join([]string{f[0], f[1]}, " "), func(t *testing.T) {
+			r := runInProcess(igvmmeasureArgs(t, f[0], f[1])...)
+			got := strings.TrimSpace(r.stdout)
+			want := strings.ToLower(f[2])
+			switch {
+			case strings.HasPrefix(f[2], "ERROR rc=1 after printing "):
+				want = strings.ToLower(strings.TrimPrefix(f[2], "ERROR rc=1 after printing "))
+				if r.code != 3 || got != want || !strings.Contains(r.stderr, "ID block") {
+					t.Errorf("exit %d, %q, %q; want exit 3 after %s", r.code, got, r.stderr, want)
+				}
+			case strings.HasPrefix(f[2], "ERROR"):
+				if (r.code != 1 && r.code != 3) || got != "" || strings.Count(r.stderr, "\n") != 1 {
+					t.Errorf("exit %d, stdout %q, stderr %q; want a one-line failure (%s)", r.code, got, r.stderr, f[2])
+				}
+			default:
+				if r.code != 0 || got != want {
+					t.Errorf("exit %d, %q (%s); want %s", r.code, got, r.stderr, want)
+				}
+			}
+		})
+	}
+	if len(rows) < 60 {
+		t.Fatalf("%d rows", len(rows))
+	}
+}
+
+func igvmPath(name string) string { return filepath.Join(igvmDir, name) }
+
+// TestIGVMLaunches: the qemu loader, traces and diff, search, refvalues,
+// verify and qemu-args with --igvm.
+func TestIGVMLaunches(t *testing.T) {
+	dir := t.TempDir()
+	basic, params := igvmPath("01_snp_basic.igvm"), igvmPath("06_snp_params.igvm")
+	// The qemu loader needs a vCPU count; the igvmmeasure loader refuses one.
+	if r := runInProcess("--mode", "snp", "--igvm", basic, "--igvm-loader", "qemu"); r.code != 2 || !strings.Contains(r.stderr, "--vcpus") {
+		t.Errorf("qemu loader without --vcpus: exit %d, %q", r.code, r.stderr)
+	}
+	if r := runInProcess("--mode", "snp", "--igvm", basic, "--vcpus", "2"); r.code != 2 {
+		t.Errorf("igvmmeasure loader with --vcpus: exit %d", r.code)
+	}
+	if r := runInProcess("--mode", "snp", "--igvm", basic, "--ovmf", inputPath("sid-OVMF.amdsev.fd")); r.code != 2 {
+		t.Errorf("--igvm with --ovmf: exit %d", r.code)
+	}
+	q2 := measureHex(t, "--mode", "snp", "--igvm", basic, "--igvm-loader", "qemu", "--vcpus", "2", "--vcpu-type", "EPYC-Genoa")
+	q1 := measureHex(t, "--mode", "snp", "--igvm", basic, "--igvm-loader", "qemu", "--vcpus", "1")
+	if q1 != "01319f1cee72aec0bff8f14b0f812f16451be8e3e0113ec6e1c260e56e87e6a6d5fb75c17eb887325c8cf4de3c42b7a5" || q2 == q1 {
+		t.Errorf("qemu loader: 1 vCPU %s (the loaders agree on 01), 2 vCPUs %s", q1, q2)
+	}
+
+	// A trace ends at the digest; diff names the first differing directive.
+	ta, tb := filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl")
+	m := measureHex(t, "--mode", "snp", "--igvm", params, "--trace", ta)
+	measureHex(t, "--mode", "snp", "--igvm", params, "-n", "--trace", tb)
+	lines := strings.Split(strings.TrimSpace(string(readTestFile(t, ta))), "\n")
+	if !strings.Contains(lines[len(lines)-1], `"digest":"`+m+`"`) || !strings.Contains(lines[0], `"source":"directive[`) {
+		t.Errorf("trace: first %s, last %s, digest %s", lines[0], lines[len(lines)-1], m)
+	}
+	r := runInProcess("diff", ta, tb)
+	if r.code != 3 || !regexpMatch(`first difference at update \d+ \(directive\[\d+\] PAGE_DATA`, r.stdout) {
+		t.Errorf("diff: exit %d\n%s", r.code, r.stdout)
+	}
+
+	// search finds the vCPU count and type of a qemu-loader launch.
+	r = runInProcess("search", "--measurement", q2, "--igvm", basic, "--igvm-loader", "qemu", "--vcpus", "1-16", "--vcpu-type", "EPYC-Milan,EPYC-Genoa")
+	if r.code != 0 || !strings.Contains(r.stdout, "vcpus=2 vcpu-type=EPYC-Genoa") {
+		t.Errorf("search: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runInProcess("search", "--measurement", q1, "--igvm", basic); r.code != 0 {
+		t.Errorf("search with the igvmmeasure loader: exit %d %s", r.code, r.stderr)
+	}
+
+	// refvalues lists every count, and the document follows the schema.
+	r = runInProcess("refvalues", "--igvm", basic, "--igvm-loader", "qemu", "--vcpus", "1-3", "--vcpu-type", "EPYC-Genoa")
+	if r.code != 0 || strings.Count(r.stdout, `"measurement":`) != 3 || !strings.Contains(r.stdout, q2) {
+		t.Errorf("refvalues: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if err := schemacheck.RefValues([]byte(r.stdout)); err != nil {
+		t.Errorf("schema: %v", err)
+	}
+
+	// verify computes the expected measurement from --igvm.
+	r = runInProcess("verify", "--report", "testdata/reports/milan-4vcpu.bin", "--igvm", basic)
+	if r.code != 3 || !strings.Contains(r.stdout, "01319f1cee72aec0") {
+		t.Errorf("verify --igvm: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// qemu-args prints the igvm-cfg object and the qemu loader's measurement.
+	r = runInProcess("qemu-args", "--igvm", basic, "--vcpus", "2", "--vcpu-type", "EPYC-Genoa", "--qemu-version", "10.2")
+	if r.code != 0 || !strings.Contains(r.stdout, "-object igvm-cfg,id=igvm0,file="+basic) || !strings.Contains(r.stdout, "expected measurement: "+q2) {
+		t.Errorf("qemu-args --igvm: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runInProcess("qemu-args", "--igvm", basic, "--vcpus", "1", "--vcpu-type", "EPYC-Milan", "--qemu-version", "10.0"); r.code != 2 {
+		t.Errorf("qemu-args --igvm for QEMU 10.0: exit %d", r.code)
+	}
+}
+
+func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// TestIGVMShowAndSign: show names how the loaders differ; sign writes a
+// file whose ID block holds its digest, and a tampered one fails (exit 3).
+func TestIGVMShowAndSign(t *testing.T) {
+	r := runInProcess("igvm", "show", igvmPath("06_snp_params.igvm"))
+	if r.code != 0 || !strings.Contains(r.stdout, "loaders: they differ: update 0, page type differs: igvmmeasure directive[5] PAGE_DATA") ||
+		!strings.Contains(r.stdout, "parameter area") {
+		t.Errorf("show 06: exit %d\n%s", r.code, r.stdout)
+	}
+	r = runInProcess("igvm", "show", igvmPath("30_ib_qemu_sorted_ovmf.igvm"), "--json")
+	var d struct {
+		Measurement, Divergence string
+		LoadersAgree            bool   `json:"loaders_agree"`
+		WithParameters          string `json:"qemu_with_parameters"`
+		Directives              map[string]int
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || d.LoadersAgree || !strings.Contains(d.Divergence, "MADT") ||
+		d.WithParameters != "the loaders agree" || d.Directives["PAGE_DATA"] != 823 {
+		t.Errorf("show 30 --json: %v %+v", err, d)
+	}
+	dir := t.TempDir()
+	signed := filepath.Join(dir, "signed.igvm")
+	r = runInProcess("igvm", "sign", igvmPath("06_snp_params.igvm"), "-o", signed, "--id-key", "../../testdata/idblock/id_key_test.pem")
+	if r.code != 0 {
+		t.Fatalf("sign: exit %d %s", r.code, r.stderr)
+	}
+	want := "9c56a7c283c5bde489d1d070f2004b78e1b2d05b1949e39c8b65a88f657e3c2f35289daa83bd1b6ed2b5fe0ff753737c"
+	if got := measureHex(t, "--mode", "snp", "--igvm", signed); got != want {
+		t.Errorf("signed file measures %s, want 06's %s", got, want)
+	}
+	if r := runInProcess("igvm", "show", signed); !strings.Contains(r.stdout, "(matches: true)") {
+		t.Errorf("show signed:\n%s", r.stdout)
+	}
+	// Its ID block for 06 does not fit the same file measured with -n.
+	r = runInProcess("--mode", "snp", "--igvm", signed, "-n")
+	if r.code != 3 || !strings.Contains(r.stderr, "ID block") || len(strings.TrimSpace(r.stdout)) != 96 {
+		t.Errorf("-n on the signed file: exit %d, %q, %q", r.code, r.stdout, r.stderr)
+	}
+	if r := runInProcess("--mode", "snp", "--igvm", signed, "-n", "-i"); r.code != 0 {
+		t.Errorf("-n -i: exit %d", r.code)
+	}
+	// The output is never the input.
+	if r := runInProcess("igvm", "sign", signed, "-o", signed, "--id-key", "../../testdata/idblock/id_key_test.pem"); r.code != 2 {
+		t.Errorf("sign onto its input: exit %d", r.code)
+	}
+}
