@@ -1,44 +1,22 @@
 package main
 
 import (
-	"bytes"
 	"io"
-	"regexp"
-	"sort"
-	"strings"
 
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/internal/completion"
 	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/vmsa"
 )
 
 func init() {
-	register("completion", "print a shell completion script: bash, zsh or fish", runCompletion)
+	app.Register("completion", "print a shell completion script: bash, zsh or fish", runCompletion)
 }
 
 // subcommands lists the second words of the commands that have them.
 var subcommands = map[string][]string{
 	"initramfs": {"build", "ls", "diff"}, "verity": {"format", "verify"}, "idblock": {"verify"},
 	"report": {"show"}, "igvm": {"show", "sign"},
-}
-
-// flagLine matches a flag in pflag's usage listing: "  -o, --output string   ...".
-var flagLine = regexp.MustCompile(`^\s+(?:-\w, )?--([\w-]+)( \S+)?\s{2,}`)
-
-// completionFlags returns the flags of a command line ("measure",
-// "initramfs build") and whether each takes a value, read from its help.
-func completionFlags(words ...string) map[string]bool {
-	var out bytes.Buffer
-	if c, ok := commands[words[0]]; ok {
-		c.run(append(words[1:], "--help"), &out, io.Discard)
-	}
-	flags := map[string]bool{}
-	for _, l := range strings.Split(out.String(), "\n") {
-		if m := flagLine.FindStringSubmatch(l); m != nil {
-			flags[m[1]] = m[2] != ""
-		}
-	}
-	return flags
 }
 
 // completionValues are the words some flags take.
@@ -60,36 +38,17 @@ func completionValues() map[string][]string {
 }
 
 func runCompletion(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("completion")
-	if err := parseFlags(fs, args, stdout, usageText("completion")); err != nil {
+	fs := cli.NewFlagSet("completion")
+	if err := app.Parse(fs, args, stdout, app.Usage("completion")); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("completion takes one shell: bash, zsh or fish")
+		return cli.Usagef("completion takes one shell: bash, zsh or fish")
 	}
-	spec := &completion.Spec{Program: "snpmeasure", Subcommands: subcommands, Values: completionValues(),
-		Flags: map[string]map[string]bool{"": completionFlags("measure")}}
-	for _, n := range sortedKeys(commands) {
-		spec.Commands = append(spec.Commands, n)
-		spec.Flags[n] = completionFlags(n)
-		for _, s := range subcommands[n] {
-			spec.Flags[n+" "+s] = completionFlags(n, s)
-		}
-	}
-	script, err := completion.Script(fs.Arg(0), spec)
+	script, err := completion.Script(fs.Arg(0), app.CompletionSpec(subcommands, completionValues()))
 	if err != nil {
-		return usagef("completion: %v", err)
+		return cli.Usagef("completion: %v", err)
 	}
 	_, err = io.WriteString(stdout, script)
 	return err
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 )
 
 // checkVector applies the conformance runner's rules to one outcome.
@@ -25,7 +27,7 @@ func checkVector(t *testing.T, v vector, r cliResult) {
 		if len(lines) != 1 {
 			t.Errorf("stderr has %d lines: %q", len(lines), r.stderr)
 		}
-		if r.code != exitBadInput && r.code != exitUsage {
+		if r.code != cli.ExitBadInput && r.code != cli.ExitUsage {
 			t.Errorf("exit %d, want 1 (bad input) or 2 (bad usage)", r.code)
 		}
 	default:
@@ -33,7 +35,7 @@ func checkVector(t *testing.T, v vector, r cliResult) {
 	}
 }
 
-// TestConformanceInProcess runs every vector through run().
+// TestConformanceInProcess runs every vector through app.Run.
 func TestConformanceInProcess(t *testing.T) {
 	vs := loadVectors(t)
 	t.Chdir(linkInputs(t))

@@ -5,11 +5,12 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/vmsa"
 )
 
 func init() {
-	register("cpus", "list the --vcpu-type names with their signatures and products", runCPUs)
+	app.Register("cpus", "list the --vcpu-type names with their signatures and products", runCPUs)
 }
 
 // cpuJSON is one vCPU type of cpus --json.
@@ -23,13 +24,13 @@ type cpuJSON struct {
 }
 
 func runCPUs(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("cpus")
+	fs := cli.NewFlagSet("cpus")
 	asJSON := fs.Bool("json", false, "print a JSON array of vCPU types")
-	if err := parseFlags(fs, args, stdout, usageText("cpus")); err != nil {
+	if err := app.Parse(fs, args, stdout, app.Usage("cpus")); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+		return cli.Usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if *asJSON {
 		out := make([]cpuJSON, len(vmsa.CPUTypes))
@@ -37,7 +38,7 @@ func runCPUs(args []string, stdout, stderr io.Writer) error {
 			out[i] = cpuJSON{VCPUType: c.Name, Family: c.Family, Model: c.Model, Stepping: c.Stepping,
 				Signature: fmt.Sprintf("%#x", c.Signature()), Product: vmsa.ProductOf(c.Signature()).String()}
 		}
-		return writeJSON(stdout, out)
+		return cli.WriteJSON(stdout, out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "VCPU-TYPE\tFAMILY\tMODEL\tSTEPPING\tSIGNATURE\tPRODUCT")

@@ -6,33 +6,33 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/snpmeasure/snpmeasure/measure"
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/trace"
 )
 
 func init() {
-	register("diff", "compare two --trace files: where and how two launches diverge", runDiff)
+	app.Register("diff", "compare two --trace files: where and how two launches diverge", runDiff)
 }
 
 func runDiff(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("diff")
+	fs := cli.NewFlagSet("diff")
 	asJSON := fs.Bool("json", false, "print the comparison as a JSON object")
-	if err := parseFlags(fs, args, stdout, usageText("diff")); err != nil {
+	if err := app.Parse(fs, args, stdout, app.Usage("diff")); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return usagef("diff takes two trace files, got %s", countArgs(fs.NArg()))
+		return cli.Usagef("diff takes two trace files, got %s", cli.CountArgs(fs.NArg()))
 	}
 	nameA, nameB := fs.Arg(0), fs.Arg(1)
 	if nameA == "-" && nameB == "-" {
-		return usagef("diff: only one trace can be standard input")
+		return cli.Usagef("diff: only one trace can be standard input")
 	}
-	ra, err := openInputFile(nameA)
+	ra, err := app.OpenInput(nameA)
 	if err != nil {
 		return err
 	}
 	defer ra.Close()
-	rb, err := openInputFile(nameB)
+	rb, err := app.OpenInput(nameB)
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func runDiff(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		if err := writeJSON(stdout, d); err != nil {
+		if err := cli.WriteJSON(stdout, d); err != nil {
 			return err
 		}
 	} else {
@@ -51,17 +51,7 @@ func runDiff(args []string, stdout, stderr io.Writer) error {
 	if d.Identical {
 		return nil
 	}
-	return &checkFailedError{msg: fmt.Sprintf("%s and %s differ: %s", nameA, nameB, d)}
-}
-
-// openInputFile opens a file to read (see measure.OpenInput), or standard
-// input for "-".
-func openInputFile(name string) (io.ReadCloser, error) {
-	if name == "-" {
-		return io.NopCloser(stdin), nil
-	}
-	f, _, err := measure.OpenInput(name)
-	return f, err
+	return cli.Failed("%s and %s differ: %s", nameA, nameB, d)
 }
 
 // printTraceDiff prints the text form of diff.

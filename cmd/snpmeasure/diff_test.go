@@ -2,12 +2,13 @@ package main
 
 import (
 	"fmt"
-	"github.com/snpmeasure/snpmeasure/trace"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/snpmeasure/snpmeasure/trace"
 )
 
 // writeTraceOf measures with --trace and returns the trace path.

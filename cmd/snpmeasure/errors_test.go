@@ -330,7 +330,7 @@ func TestStdoutWriteError(t *testing.T) {
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var errb bytes.Buffer
-			code := exitCode(run(args, fullWriter{}, &errb), &errb)
+			code := app.ExitCode(app.Run(args, fullWriter{}, &errb), &errb)
 			checkOneLine(t, cliResult{stderr: errb.String(), code: code}, 1, "snpmeasure: standard output: no space left on device")
 		})
 	}

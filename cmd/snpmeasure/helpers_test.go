@@ -62,10 +62,10 @@ type cliResult struct {
 	code           int
 }
 
-// runInProcess runs the CLI through run() and exitCode(), as main does.
+// runInProcess runs the CLI through app.Run and app.ExitCode, as main does.
 func runInProcess(args ...string) cliResult {
 	var out, errb bytes.Buffer
-	code := exitCode(run(args, &out, &errb), &errb)
+	code := app.ExitCode(app.Run(args, &out, &errb), &errb)
 	return cliResult{stdout: out.String(), stderr: errb.String(), code: code}
 }
 

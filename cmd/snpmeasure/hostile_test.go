@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/ovmf"
 )
 
@@ -447,7 +448,7 @@ type hostileResult struct {
 // hostileRun runs the CLI in process, as main does.
 func hostileRun(args []string) hostileResult {
 	var out, errb bytes.Buffer
-	code := exitCode(run(args, &out, &errb), &errb)
+	code := app.ExitCode(app.Run(args, &out, &errb), &errb)
 	return hostileResult{stdout: out.String(), stderr: errb.String(), code: code}
 }
 
@@ -458,7 +459,7 @@ func checkRejected(t *testing.T, args []string, path, want string) {
 	r := hostileRun(args)
 	line := strings.TrimSuffix(r.stderr, "\n")
 	switch {
-	case r.code != exitBadInput:
+	case r.code != cli.ExitBadInput:
 		t.Errorf("%q: exit %d, want 1; stderr %q", args, r.code, r.stderr)
 	case r.stdout != "":
 		t.Errorf("%q: stdout %q, want nothing", args, r.stdout)

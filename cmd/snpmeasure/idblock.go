@@ -12,17 +12,18 @@ import (
 	"strings"
 
 	"github.com/snpmeasure/snpmeasure/idblock"
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 )
 
 func init() {
-	register("idblock", "sign an ID block and ID auth for QEMU's sev-snp-guest, or verify them", runIDBlock)
+	app.Register("idblock", "sign an ID block and ID auth for QEMU's sev-snp-guest, or verify them", runIDBlock)
 }
 
 func runIDBlock(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "verify" {
 		return runIDBlockVerify(args[1:], stdout)
 	}
-	fs := newFlagSet("idblock")
+	fs := cli.NewFlagSet("idblock")
 	measurement := fs.String("measurement", "", "launch measurement: 96 hex digits or base64 of 48 bytes (required)")
 	var idKeyPath, authorKeyPath string
 	fs.StringVar(&idKeyPath, "id-key", "", "ID key: P-384 private key PEM, SEC 1 or PKCS #8 (required)")
@@ -36,17 +37,17 @@ func runIDBlock(args []string, stdout, stderr io.Writer) error {
 	imageID := fs.String("image-id", "", "IMAGE_ID: 32 hex digits (16 bytes; default zero)")
 	guestSVN := fs.String("guest-svn", "0", "GUEST_SVN, a 32-bit number")
 	blockVersion := fs.String("version", "1", "ID block VERSION, a 32-bit number")
-	if err := parseFlags(fs, args, stdout, usageText("idblock")); err != nil {
+	if err := app.Parse(fs, args, stdout, app.Usage("idblock")); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+		return cli.Usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if *measurement == "" {
-		return usagef("missing --measurement (the launch measurement, hex or base64)")
+		return cli.Usagef("missing --measurement (the launch measurement, hex or base64)")
 	}
 	if idKeyPath == "" {
-		return usagef("missing --id-key PEM (a P-384 private key)")
+		return cli.Usagef("missing --id-key PEM (a P-384 private key)")
 	}
 	ld, err := parseMeasurementFlag("measurement", *measurement)
 	if err != nil {
@@ -65,7 +66,7 @@ func runIDBlock(args []string, stdout, stderr io.Writer) error {
 		}
 		v, err := hex.DecodeString(strings.TrimPrefix(f.val, "0x"))
 		if err != nil || len(v) != idblock.IDSize {
-			return usagef("--%s %s: want 32 hex digits (16 bytes)", f.name, f.val)
+			return cli.Usagef("--%s %s: want 32 hex digits (16 bytes)", f.name, f.val)
 		}
 		copy(f.dst[:], v)
 	}
@@ -78,13 +79,13 @@ func runIDBlock(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if v > math.MaxUint32 {
-			return usagef("--%s %s: does not fit in 32 bits", f.name, f.val)
+			return cli.Usagef("--%s %s: does not fit in 32 bits", f.name, f.val)
 		}
 		*f.dst = uint32(v)
 	}
 	if b.Version != idblock.DefaultVersion {
 		// SNP_LAUNCH_FINISH rejects other versions (SEV-SNP ABI, ID block VERSION).
-		return usagef("--version %d: the SEV-SNP ABI defines ID block version %d only", b.Version, idblock.DefaultVersion)
+		return cli.Usagef("--version %d: the SEV-SNP ABI defines ID block version %d only", b.Version, idblock.DefaultVersion)
 	}
 	idKey, err := loadIDBlockKey(idKeyPath)
 	if err != nil {
@@ -144,7 +145,7 @@ func parseMeasurementFlag(flag, s string) ([idblock.MeasurementSize]byte, error)
 			return out, nil
 		}
 	}
-	return out, usagef("--%s %s: want 96 hex digits or the base64 of 48 bytes", flag, s)
+	return out, cli.Usagef("--%s %s: want 96 hex digits or the base64 of 48 bytes", flag, s)
 }
 
 // decodeBase64Flag decodes a base64 flag value of a fixed size; bad data is
@@ -181,27 +182,27 @@ func splitIDBlockLine(s string) (block, auth string, ok bool) {
 }
 
 func runIDBlockVerify(args []string, stdout io.Writer) error {
-	fs := newFlagSet("idblock verify")
+	fs := cli.NewFlagSet("idblock verify")
 	blockB64 := fs.String("id-block", "", "the ID block, base64 (96 bytes)")
 	authB64 := fs.String("id-auth", "", "the ID auth structure, base64 (4096 bytes)")
 	measurement := fs.String("measurement", "", "also check the ID block's launch measurement (hex or base64)")
 	asJSON := fs.Bool("json", false, "print the result as a JSON object")
-	if err := parseFlags(fs, args, stdout, usageText("idblock-verify")); err != nil {
+	if err := app.Parse(fs, args, stdout, app.Usage("idblock-verify")); err != nil {
 		return err
 	}
 	switch {
 	case fs.NArg() > 1:
-		return usagef("unexpected argument %q", fs.Arg(1))
+		return cli.Usagef("unexpected argument %q", fs.Arg(1))
 	case fs.NArg() == 1:
 		if *blockB64 != "" || *authB64 != "" {
-			return usagef("give either 'id-block=...,id-auth=...' or --id-block and --id-auth, not both")
+			return cli.Usagef("give either 'id-block=...,id-auth=...' or --id-block and --id-auth, not both")
 		}
 		var ok bool
 		if *blockB64, *authB64, ok = splitIDBlockLine(fs.Arg(0)); !ok {
-			return usagef("argument %q: want id-block=<base64>,id-auth=<base64>", fs.Arg(0))
+			return cli.Usagef("argument %q: want id-block=<base64>,id-auth=<base64>", fs.Arg(0))
 		}
 	case *blockB64 == "" || *authB64 == "":
-		return usagef("missing --id-block B64 and --id-auth B64 (or the line 'id-block=...,id-auth=...')")
+		return cli.Usagef("missing --id-block B64 and --id-auth B64 (or the line 'id-block=...,id-auth=...')")
 	}
 	var want *[idblock.MeasurementSize]byte
 	if *measurement != "" {
@@ -233,14 +234,14 @@ func runIDBlockVerify(args []string, stdout io.Writer) error {
 	}
 	r := idblock.NewReport(b, v, want)
 	if *asJSON {
-		if err := writeJSON(stdout, r); err != nil {
+		if err := cli.WriteJSON(stdout, r); err != nil {
 			return err
 		}
 	} else if err := printIDBlockVerify(stdout, r); err != nil {
 		return err
 	}
 	if !r.OK {
-		return &checkFailedError{msg: strings.Join(r.Failures, "; ")}
+		return cli.Failed("%s", strings.Join(r.Failures, "; "))
 	}
 	return nil
 }

@@ -9,16 +9,17 @@ import (
 	"strings"
 
 	"github.com/snpmeasure/snpmeasure/idblock"
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/measure"
 )
 
 func init() {
-	register("igvm", "inspect IGVM files and how each loader measures them; sign them with an ID block", runIGVM)
+	app.Register("igvm", "inspect IGVM files and how each loader measures them; sign them with an ID block", runIGVM)
 }
 
 func runIGVM(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("igvm needs a subcommand: show or sign")
+		return cli.Usagef("igvm needs a subcommand: show or sign")
 	}
 	switch args[0] {
 	case "show":
@@ -26,27 +27,27 @@ func runIGVM(args []string, stdout, stderr io.Writer) error {
 	case "sign":
 		return runIGVMSign(args[1:], stdout)
 	case "-h", "--help", "help":
-		usageText("igvm")(stdout, newFlagSet("igvm"))
-		return errHelp
+		app.Usage("igvm")(stdout, cli.NewFlagSet("igvm"))
+		return cli.ErrHelp
 	}
-	return usagef("unknown igvm subcommand %q (want show or sign)", args[0])
+	return cli.Usagef("unknown igvm subcommand %q (want show or sign)", args[0])
 }
 
 func runIGVMShow(args []string, stdout io.Writer) error {
-	fs := newFlagSet("igvm show")
+	fs := cli.NewFlagSet("igvm show")
 	asJSON := fs.Bool("json", false, "print the description as one JSON object")
-	if err := parseFlags(fs, args, stdout, usageText("igvm-show")); err != nil {
+	if err := app.Parse(fs, args, stdout, app.Usage("igvm-show")); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("igvm show takes one FILE, got %s", countArgs(fs.NArg()))
+		return cli.Usagef("igvm show takes one FILE, got %s", cli.CountArgs(fs.NArg()))
 	}
 	d, err := measure.DescribeIGVM(context.Background(), fs.Arg(0))
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return writeJSON(stdout, d)
+		return cli.WriteJSON(stdout, d)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "IGVM %s: format version %d, %d bytes\n", d.File, d.FormatVersion, d.Size)
@@ -90,31 +91,31 @@ func runIGVMShow(args []string, stdout io.Writer) error {
 // counts formats a map of counts as " KEY N, KEY N" in key order.
 func counts[V int | uint64](m map[string]V) string {
 	var parts []string
-	for _, k := range sortedKeys(m) {
+	for _, k := range cli.SortedKeys(m) {
 		parts = append(parts, fmt.Sprintf(" %s %d", k, m[k]))
 	}
 	return strings.Join(parts, ",")
 }
 
 func runIGVMSign(args []string, stdout io.Writer) error {
-	fs := newFlagSet("igvm sign")
+	fs := cli.NewFlagSet("igvm sign")
 	output := fs.StringP("output", "o", "", "the signed IGVM file to write, - for standard output (required)")
 	idKey := fs.String("id-key", "", "ID key: P-384 private key PEM (required)")
 	authorKey := fs.String("author-key", "", "author key: P-384 private key PEM; certifies the ID key")
 	nativeZero := fs.BoolP("native-zero", "n", false, "measure data-less pages as ZERO pages (igvmmeasure -n)")
-	if err := parseFlags(fs, args, stdout, usageText("igvm-sign")); err != nil {
+	if err := app.Parse(fs, args, stdout, app.Usage("igvm-sign")); err != nil {
 		return err
 	}
 	switch {
 	case fs.NArg() != 1:
-		return usagef("igvm sign takes one FILE, got %s", countArgs(fs.NArg()))
+		return cli.Usagef("igvm sign takes one FILE, got %s", cli.CountArgs(fs.NArg()))
 	case *output == "":
-		return usagef("igvm sign needs -o FILE (- for standard output)")
+		return cli.Usagef("igvm sign needs -o FILE (- for standard output)")
 	case *idKey == "":
-		return usagef("missing --id-key PEM (a P-384 private key)")
+		return cli.Usagef("missing --id-key PEM (a P-384 private key)")
 	}
 	in := fs.Arg(0)
-	if err := checkOutputs([]file{{"-o", *output}}, file{"FILE", in}, file{"--id-key", *idKey}, file{"--author-key", *authorKey}); err != nil {
+	if err := cli.CheckOutputs([]cli.File{{Flag: "-o", Path: *output}}, cli.File{Flag: "FILE", Path: in}, cli.File{Flag: "--id-key", Path: *idKey}, cli.File{Flag: "--author-key", Path: *authorKey}); err != nil {
 		return err
 	}
 	id, err := loadIDBlockKey(*idKey)
@@ -126,7 +127,7 @@ func runIGVMSign(args []string, stdout io.Writer) error {
 		return err
 	}
 	var blk *idblock.Block
-	if err := writeOutput(*output, stdout, []string{in, *idKey, *authorKey}, func(w io.Writer) error {
+	if err := app.WriteOutput(*output, stdout, []string{in, *idKey, *authorKey}, func(w io.Writer) error {
 		blk, err = measure.SignIGVM(context.Background(), &measure.Config{IGVM: in, NativeZero: *nativeZero}, w, id, author)
 		return err
 	}); err != nil {

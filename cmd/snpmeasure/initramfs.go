@@ -12,20 +12,20 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/spf13/pflag"
-
 	"github.com/snpmeasure/snpmeasure/initramfs"
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/outfile"
+	"github.com/spf13/pflag"
 )
 
 func init() {
-	register("initramfs", "build, list and compare reproducible initramfs archives", runInitramfs)
+	app.Register("initramfs", "build, list and compare reproducible initramfs archives", runInitramfs)
 }
 
 func runInitramfs(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("initramfs needs a subcommand: build, ls or diff")
+		return cli.Usagef("initramfs needs a subcommand: build, ls or diff")
 	}
 	switch args[0] {
 	case "build":
@@ -35,38 +35,38 @@ func runInitramfs(args []string, stdout, stderr io.Writer) error {
 	case "diff":
 		return runInitramfsDiff(args[1:], stdout)
 	case "-h", "--help", "help":
-		usageText("initramfs")(stdout, newFlagSet("initramfs"))
-		return errHelp
+		app.Usage("initramfs")(stdout, cli.NewFlagSet("initramfs"))
+		return cli.ErrHelp
 	}
-	return usagef("unknown initramfs subcommand %q (want build, ls or diff)", args[0])
+	return cli.Usagef("unknown initramfs subcommand %q (want build, ls or diff)", args[0])
 }
 
 func runInitramfsBuild(args []string, stdout io.Writer) error {
-	bfs := newFlagSet("initramfs build")
+	bfs := cli.NewFlagSet("initramfs build")
 	output := bfs.StringP("output", "o", "", "the archive to write, - for standard output (required)")
 	compress := bfs.String("compress", "none", "compression: none, gzip or zstd")
 	mtime := bfs.String("mtime", "", "modification time of every entry, seconds since the epoch (default $SOURCE_DATE_EPOCH, else 0)")
 	measureToo := bfs.Bool("measure", false, "also print the launch measurement with the archive as --initrd (takes the measure flags)")
-	mfs := newFlagSet("measure")
+	mfs := cli.NewFlagSet("measure")
 	mo := addMeasureFlags(mfs)
-	fs := newFlagSet("initramfs build")
+	fs := cli.NewFlagSet("initramfs build")
 	fs.AddFlagSet(bfs)
 	fs.AddFlagSet(mfs)
-	if err := parseFlags(fs, args, stdout, func(w io.Writer, _ *pflag.FlagSet) {
-		printHelp(w, "initramfs-build", bfs.FlagUsages()+"  -h, --help              show this help\n\n"+
+	if err := app.Parse(fs, args, stdout, func(w io.Writer, _ *pflag.FlagSet) {
+		app.PrintHelp(w, "initramfs-build", bfs.FlagUsages()+"  -h, --help              show this help\n\n"+
 			"Measure flags (with --measure; --initrd is the built archive):\n"+mfs.FlagUsages())
 	}); err != nil {
 		return err
 	}
 	switch {
 	case fs.NArg() == 0:
-		return usagef("initramfs build needs at least one SRC (a directory or a manifest)")
+		return cli.Usagef("initramfs build needs at least one SRC (a directory or a manifest)")
 	case *output == "":
-		return usagef("initramfs build needs -o FILE (- for standard output)")
+		return cli.Usagef("initramfs build needs -o FILE (- for standard output)")
 	}
 	c, err := initramfs.ParseCompression(*compress)
 	if err != nil || (c != initramfs.None && c != initramfs.Gzip && c != initramfs.Zstd) {
-		return usagef("--compress %q: want none, gzip or zstd", *compress)
+		return cli.Usagef("--compress %q: want none, gzip or zstd", *compress)
 	}
 	epoch, err := buildMTime(fs, *mtime)
 	if err != nil {
@@ -81,18 +81,18 @@ func runInitramfsBuild(args []string, stdout io.Writer) error {
 			}
 		})
 		if first != "" {
-			return usagef("--%s is a measure flag: add --measure", first)
+			return cli.Usagef("--%s is a measure flag: add --measure", first)
 		}
 	} else {
 		if mfs.Changed("initrd") {
-			return usagef("--initrd is the archive being built: leave it out with --measure")
+			return cli.Usagef("--initrd is the archive being built: leave it out with --measure")
 		}
 		if mo.kernel == "" && mo.mode != "" && mo.mode != string(measure.OVMFHash) {
-			return usagef("--measure needs --kernel: the archive is measured as the initrd of a --kernel boot")
+			return cli.Usagef("--measure needs --kernel: the archive is measured as the initrd of a --kernel boot")
 		}
 		mo.initrd = *output
 		if outfile.SameFile(mo.trace, *output) || (mo.trace != "" && mo.trace == *output) {
-			return usagef("--trace %s is also the -o output", mo.trace)
+			return cli.Usagef("--trace %s is also the -o output", mo.trace)
 		}
 		if cfg, err = mo.config(); err != nil { // check the measure flags before the build
 			return err
@@ -105,22 +105,22 @@ func runInitramfsBuild(args []string, stdout io.Writer) error {
 			return sourceErr(src, err)
 		}
 	}
-	var srcs []file
+	var srcs []cli.File
 	for _, src := range fs.Args() {
-		srcs = append(srcs, file{"SRC", src})
+		srcs = append(srcs, cli.File{Flag: "SRC", Path: src})
 	}
 	for _, src := range b.Sources() {
-		srcs = append(srcs, file{"SRC file", src})
+		srcs = append(srcs, cli.File{Flag: "SRC file", Path: src})
 	}
 	inputs := append(srcs, mo.inputs()...)
-	if err := checkOutputs([]file{{"-o", *output}}, inputs...); err != nil {
+	if err := cli.CheckOutputs([]cli.File{{Flag: "-o", Path: *output}}, inputs...); err != nil {
 		return err
 	}
-	out, err := createOutput(*output, stdout, false, paths(inputs)...)
+	out, err := app.CreateOutput(*output, stdout, false, cli.Paths(inputs)...)
 	if err != nil {
 		return err
 	}
-	b.Progress = fileProgress(*output)
+	b.Progress = app.FileProgress(*output)
 	h := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(out, h), 1<<20)
 	if err := b.Write(bw, c); err != nil {
@@ -159,7 +159,7 @@ func buildMTime(fs *pflag.FlagSet, flag string) (uint32, error) {
 			return 0, err
 		}
 		if v > math.MaxUint32 {
-			return 0, usagef("--mtime %s: newc timestamps end at %d", flag, uint32(math.MaxUint32))
+			return 0, cli.Usagef("--mtime %s: newc timestamps end at %d", flag, uint32(math.MaxUint32))
 		}
 		return uint32(v), nil
 	}
@@ -169,7 +169,7 @@ func buildMTime(fs *pflag.FlagSet, flag string) (uint32, error) {
 	}
 	v, err := strconv.ParseUint(env, 10, 32)
 	if err != nil {
-		return 0, usagef("SOURCE_DATE_EPOCH=%q: not a decimal number of seconds below 2^32", env)
+		return 0, cli.Usagef("SOURCE_DATE_EPOCH=%q: not a decimal number of seconds below 2^32", env)
 	}
 	return uint32(v), nil
 }
@@ -188,12 +188,12 @@ func sourceErr(name string, err error) error {
 
 // listArchive lists an initramfs file ("-" is standard input); errors name the file and offset.
 func listArchive(name string) ([]initramfs.Entry, error) {
-	f, err := openInputFile(name)
+	f, err := app.OpenInput(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	es, err := initramfs.List(progressReader(f, name))
+	es, err := initramfs.List(app.ProgressReader(f, name))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -201,14 +201,14 @@ func listArchive(name string) ([]initramfs.Entry, error) {
 }
 
 func runInitramfsLs(args []string, stdout io.Writer) error {
-	fs := newFlagSet("initramfs ls")
+	fs := cli.NewFlagSet("initramfs ls")
 	asJSON := fs.Bool("json", false, "print a JSON array of entries")
-	addQuietFlag(fs)
-	if err := parseFlags(fs, args, stdout, usageText("initramfs-ls")); err != nil {
+	app.AddQuietFlag(fs)
+	if err := app.Parse(fs, args, stdout, app.Usage("initramfs-ls")); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("initramfs ls takes one FILE, got %s", countArgs(fs.NArg()))
+		return cli.Usagef("initramfs ls takes one FILE, got %s", cli.CountArgs(fs.NArg()))
 	}
 	es, err := listArchive(fs.Arg(0))
 	if err != nil {
@@ -218,7 +218,7 @@ func runInitramfsLs(args []string, stdout io.Writer) error {
 		if es == nil {
 			es = []initramfs.Entry{}
 		}
-		return writeJSON(stdout, es)
+		return cli.WriteJSON(stdout, es)
 	}
 	for i := range es {
 		fmt.Fprintln(stdout, es[i].String())
@@ -227,17 +227,17 @@ func runInitramfsLs(args []string, stdout io.Writer) error {
 }
 
 func runInitramfsDiff(args []string, stdout io.Writer) error {
-	fs := newFlagSet("initramfs diff")
+	fs := cli.NewFlagSet("initramfs diff")
 	withMTime := fs.Bool("mtime", false, "also compare modification times")
-	addQuietFlag(fs)
-	if err := parseFlags(fs, args, stdout, usageText("initramfs-diff")); err != nil {
+	app.AddQuietFlag(fs)
+	if err := app.Parse(fs, args, stdout, app.Usage("initramfs-diff")); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return usagef("initramfs diff takes two files, got %s", countArgs(fs.NArg()))
+		return cli.Usagef("initramfs diff takes two files, got %s", cli.CountArgs(fs.NArg()))
 	}
 	if fs.Arg(0) == "-" && fs.Arg(1) == "-" {
-		return usagef("initramfs diff: only one archive can be standard input")
+		return cli.Usagef("initramfs diff: only one archive can be standard input")
 	}
 	a, err := listArchive(fs.Arg(0))
 	if err != nil {
@@ -264,6 +264,6 @@ func runInitramfsDiff(args []string, stdout io.Writer) error {
 			changed++
 		}
 	}
-	return &checkFailedError{msg: fmt.Sprintf("%s and %s differ: %d added, %d removed, %d changed",
-		fs.Arg(0), fs.Arg(1), added, removed, changed)}
+	return cli.Failed("%s and %s differ: %d added, %d removed, %d changed",
+		fs.Arg(0), fs.Arg(1), added, removed, changed)
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 )
 
 // checkJSONRun checks the common --json conventions of a finished run: the
@@ -22,7 +24,7 @@ func checkJSONRun(t *testing.T, r cliResult, code int) any {
 	case code != 0 && (strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, "snpmeasure: ")):
 		t.Errorf("stderr is not one line: %q", r.stderr)
 	}
-	if code != 0 && code != exitMismatch {
+	if code != 0 && code != cli.ExitMismatch {
 		if r.stdout != "" {
 			t.Errorf("stdout on error: %q", r.stdout)
 		}

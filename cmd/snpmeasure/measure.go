@@ -8,17 +8,17 @@ import (
 	"io"
 	"os"
 
-	"github.com/spf13/pflag"
-
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/internal/pyarg"
 	"github.com/snpmeasure/snpmeasure/launchdigest"
 	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/trace"
 	"github.com/snpmeasure/snpmeasure/vmsa"
+	"github.com/spf13/pflag"
 )
 
 func init() {
-	register("measure", "compute a launch measurement (the default; sev-snp-measure's flags)", runMeasure)
+	app.Register("measure", "compute a launch measurement (the default; sev-snp-measure's flags)", runMeasure)
 }
 
 // measureOptions holds the sev-snp-measure compatible flags.
@@ -64,19 +64,19 @@ func addMeasureFlags(fs *pflag.FlagSet) *measureOptions {
 	fs.BoolVarP(&o.checkKVM, "check-kvm", "c", false, "igvmmeasure: fail on VMSAs QEMU/KVM cannot reproduce")
 	fs.BoolVarP(&o.ignoreIDBlock, "ignore-idblock", "i", false, "do not fail when the IGVM file's ID block holds another launch digest")
 	fs.BoolVar(&o.ignoreUnhandled, "ignore-unhandled-parameters", false, "qemu loader: measure MADT, DEVICE_TREE, ... parameters as a QEMU that fills them (10.2 refuses them)")
-	addQuietFlag(fs)
+	app.AddQuietFlag(fs)
 	return o
 }
 
 func runMeasure(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("measure")
+	fs := cli.NewFlagSet("measure")
 	o := addMeasureFlags(fs)
 	fs.BoolVar(&o.json, "json", false, "print the measurement, the configuration and every input's SHA-256 as JSON")
-	if err := parseFlags(fs, args, stdout, usageText("measure")); err != nil {
+	if err := app.Parse(fs, args, stdout, app.Usage("measure")); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+		return cli.Usagef("unexpected argument %q", fs.Arg(0))
 	}
 	return o.run(stdout)
 }
@@ -85,7 +85,7 @@ func runMeasure(args []string, stdout, stderr io.Writer) error {
 func decimal(flag, s string) (int64, error) {
 	v, err := pyarg.Decimal(s)
 	if err != nil {
-		return 0, usagef("--%s %q: %v", flag, s, err)
+		return 0, cli.Usagef("--%s %q: %v", flag, s, err)
 	}
 	return v, nil
 }
@@ -94,7 +94,7 @@ func decimal(flag, s string) (int64, error) {
 func parseUint(flag, s string) (uint64, error) {
 	v, err := pyarg.Uint(s)
 	if err != nil {
-		return 0, usagef("--%s %s: %v", flag, s, err)
+		return 0, cli.Usagef("--%s %s: %v", flag, s, err)
 	}
 	return v, nil
 }
@@ -106,13 +106,13 @@ func (o *measureOptions) vcpuSignature() (sig uint64, ok bool, err error) {
 	switch {
 	case o.fs.Changed("vcpu-family"):
 		if !o.fs.Changed("vcpu-model") || !o.fs.Changed("vcpu-stepping") {
-			return 0, false, usagef("--vcpu-family needs --vcpu-model and --vcpu-stepping")
+			return 0, false, cli.Usagef("--vcpu-family needs --vcpu-model and --vcpu-stepping")
 		}
 		var fms [3]int
 		for i, f := range [][2]string{{"vcpu-family", o.vcpuFamily}, {"vcpu-model", o.vcpuModel}, {"vcpu-stepping", o.vcpuStepping}} {
 			v, err := pyarg.Decimal(f[1])
 			if err != nil || v < 0 || v > 0xffff {
-				return 0, false, usagef("--%s %q: want a decimal number from 0 to 65535", f[0], f[1])
+				return 0, false, cli.Usagef("--%s %q: want a decimal number from 0 to 65535", f[0], f[1])
 			}
 			fms[i] = int(v)
 		}
@@ -123,7 +123,7 @@ func (o *measureOptions) vcpuSignature() (sig uint64, ok bool, err error) {
 	case o.vcpuType != "":
 		c, err := vmsa.LookupCPUType(o.vcpuType)
 		if err != nil {
-			return 0, false, usagef("--vcpu-type: %v", err)
+			return 0, false, cli.Usagef("--vcpu-type: %v", err)
 		}
 		return c.Signature(), true, nil
 	}
@@ -136,28 +136,28 @@ func (o *measureOptions) config() (*measure.Config, error) {
 	switch c.Mode {
 	case measure.SEV, measure.SEVES, measure.SNP, measure.OVMFHash, measure.SVSM:
 	case "":
-		return nil, usagef("missing --mode (sev, seves, snp, snp:ovmf-hash or snp:svsm)")
+		return nil, cli.Usagef("missing --mode (sev, seves, snp, snp:ovmf-hash or snp:svsm)")
 	default:
-		return nil, usagef("--mode %q: want sev, seves, snp, snp:ovmf-hash or snp:svsm", o.mode)
+		return nil, cli.Usagef("--mode %q: want sev, seves, snp, snp:ovmf-hash or snp:svsm", o.mode)
 	}
 	if o.igvm != "" {
 		return o.igvmConfig(c)
 	}
 	if o.ovmf == "" {
-		return nil, usagef("missing --ovmf FILE (or --igvm FILE)")
+		return nil, cli.Usagef("missing --ovmf FILE (or --igvm FILE)")
 	}
 	for _, f := range []string{"igvm-loader", "native-zero", "check-kvm", "ignore-idblock", "ignore-unhandled-parameters"} {
 		if o.fs.Changed(f) {
-			return nil, usagef("--%s applies to --igvm launches", f)
+			return nil, cli.Usagef("--%s applies to --igvm launches", f)
 		}
 	}
 	// Like argparse choices and types, these are checked whatever the mode.
 	if o.outputFormat != "hex" && o.outputFormat != "base64" {
-		return nil, usagef("--output-format %q: want hex or base64", o.outputFormat)
+		return nil, cli.Usagef("--output-format %q: want hex or base64", o.outputFormat)
 	}
 	if o.vcpuType != "" {
 		if _, err := vmsa.LookupCPUType(o.vcpuType); err != nil {
-			return nil, usagef("--vcpu-type: %v", err)
+			return nil, cli.Usagef("--vcpu-type: %v", err)
 		}
 	}
 	for _, f := range []struct {
@@ -173,29 +173,29 @@ func (o *measureOptions) config() (*measure.Config, error) {
 			if f.auto {
 				err = pyarg.ErrSyntax
 			}
-			return nil, usagef("--%s %q: %v", f.name, f.val, err)
+			return nil, cli.Usagef("--%s %q: %v", f.name, f.val, err)
 		}
 	}
 	if o.fs.Changed("vars-size") && o.fs.Changed("vars-file") {
-		return nil, usagef("--vars-file is not allowed with --vars-size")
+		return nil, cli.Usagef("--vars-file is not allowed with --vars-size")
 	}
 	for _, f := range []string{"trace", "kvm-init"} {
 		if o.fs.Changed(f) && o.fs.Lookup(f).Value.String() == "" {
-			return nil, usagef("--%s: empty value", f)
+			return nil, cli.Usagef("--%s: empty value", f)
 		}
 	}
 	var err error
 	if c.KVMInit, err = vmsa.ParseKVMInit(o.kvmInit); err != nil {
-		return nil, usagef("--kvm-init: %v", err)
+		return nil, cli.Usagef("--kvm-init: %v", err)
 	}
 	if c.Mode == measure.OVMFHash {
 		return c, nil
 	}
 	if o.initrd != "" && !o.fs.Changed("kernel") {
-		return nil, usagef("--kernel required when using --initrd")
+		return nil, cli.Usagef("--kernel required when using --initrd")
 	}
 	if o.appendArg != "" && !o.fs.Changed("kernel") {
-		return nil, usagef("--kernel required when using --append")
+		return nil, cli.Usagef("--kernel required when using --append")
 	}
 	if o.kernel == "" {
 		// The reference tests "kernel is None" but measures "kernel is
@@ -204,24 +204,24 @@ func (o *measureOptions) config() (*measure.Config, error) {
 	}
 	if c.Mode != measure.SEV {
 		if !o.fs.Changed("vcpus") {
-			return nil, usagef("missing --vcpus N in guest mode '%s'", o.mode)
+			return nil, cli.Usagef("missing --vcpus N in guest mode '%s'", o.mode)
 		}
 		n, err := pyarg.Decimal(o.vcpus)
 		switch {
 		case err == pyarg.ErrRange || n > measure.MaxVCPUs:
-			return nil, usagef("--vcpus %s: at most %d (KVM's and QEMU's limit)", o.vcpus, measure.MaxVCPUs)
+			return nil, cli.Usagef("--vcpus %s: at most %d (KVM's and QEMU's limit)", o.vcpus, measure.MaxVCPUs)
 		case err != nil:
-			return nil, usagef("--vcpus %q: %v", o.vcpus, err)
+			return nil, cli.Usagef("--vcpus %q: %v", o.vcpus, err)
 		case n < 1:
-			return nil, usagef("--vcpus %d: need at least 1", n)
+			return nil, cli.Usagef("--vcpus %d: need at least 1", n)
 		}
 		c.VCPUs = int(n)
 	}
 	if c.VMM, err = vmsa.ParseVMM(o.vmmType); err != nil {
-		return nil, usagef("--vmm-type: %v", err)
+		return nil, cli.Usagef("--vmm-type: %v", err)
 	}
 	if c.VMM != vmsa.QEMU && c.KVMInit != vmsa.KVMInit2 {
-		return nil, usagef("--kvm-init %s: applies to QEMU VMSAs only (%s builds its own)", c.KVMInit, c.VMM)
+		return nil, cli.Usagef("--kvm-init %s: applies to QEMU VMSAs only (%s builds its own)", c.KVMInit, c.VMM)
 	}
 	if c.Mode != measure.SEV {
 		sig, ok, err := o.vcpuSignature()
@@ -229,7 +229,7 @@ func (o *measureOptions) config() (*measure.Config, error) {
 			return nil, err
 		}
 		if !ok && c.VMM == vmsa.QEMU {
-			return nil, usagef("missing --vcpu-type or --vcpu-sig or --vcpu-family in guest mode '%s'", o.mode)
+			return nil, cli.Usagef("missing --vcpu-type or --vcpu-sig or --vcpu-family in guest mode '%s'", o.mode)
 		}
 		c.Signature = sig
 	}
@@ -238,11 +238,11 @@ func (o *measureOptions) config() (*measure.Config, error) {
 	}
 	if o.ovmfHash != "" {
 		if c.Mode != measure.SNP {
-			return nil, usagef("--snp-ovmf-hash only works with --mode snp")
+			return nil, cli.Usagef("--snp-ovmf-hash only works with --mode snp")
 		}
 		b, err := pyarg.FromHex(o.ovmfHash)
 		if err != nil || len(b) != launchdigest.DigestSize {
-			return nil, usagef("--snp-ovmf-hash: want %d hex digits (the output of --mode snp:ovmf-hash)", 2*launchdigest.DigestSize)
+			return nil, cli.Usagef("--snp-ovmf-hash: want %d hex digits (the output of --mode snp:ovmf-hash)", 2*launchdigest.DigestSize)
 		}
 		c.OVMFHash = (*launchdigest.Digest)(b)
 	}
@@ -252,16 +252,16 @@ func (o *measureOptions) config() (*measure.Config, error) {
 		}
 	}
 	if o.dumpVMSA && c.Mode == measure.SEV {
-		return nil, usagef("--dump-vmsa is not available in --mode sev")
+		return nil, cli.Usagef("--dump-vmsa is not available in --mode sev")
 	}
 	if o.trace != "" && c.Mode != measure.SNP && c.Mode != measure.SVSM {
-		return nil, usagef("--trace needs --mode snp or snp:svsm")
+		return nil, cli.Usagef("--trace needs --mode snp or snp:svsm")
 	}
-	if err := checkOutputs(o.outputs(), o.inputs()...); err != nil {
+	if err := cli.CheckOutputs(o.outputs(), o.inputs()...); err != nil {
 		return nil, err
 	}
 	if err := c.Validate(); err != nil {
-		return nil, usagef("%v", err)
+		return nil, cli.Usagef("%v", err)
 	}
 	return c, nil
 }
@@ -271,21 +271,21 @@ func (o *measureOptions) igvmConfig(c *measure.Config) (*measure.Config, error) 
 	c.IGVM, c.NativeZero, c.CheckKVM, c.IgnoreIDBlock, c.IgnoreUnhandledParameters = o.igvm, o.nativeZero, o.checkKVM, o.ignoreIDBlock, o.ignoreUnhandled
 	var err error
 	if c.IGVMLoader, err = launchdigest.ParseIGVMLoader(o.igvmLoader); err != nil {
-		return nil, usagef("--igvm-loader: %v", err)
+		return nil, cli.Usagef("--igvm-loader: %v", err)
 	}
 	for _, f := range []string{"ovmf", "kernel", "initrd", "append", "snp-ovmf-hash", "ovmf-hash", "svsm", "vars-size", "vars-file", "vmm-type", "guest-features", "dump-vmsa"} {
 		if o.fs.Changed(f) {
-			return nil, usagef("--%s does not apply to an --igvm launch: the IGVM file holds what is measured", f)
+			return nil, cli.Usagef("--%s does not apply to an --igvm launch: the IGVM file holds what is measured", f)
 		}
 	}
 	if o.fs.Changed("vcpus") {
 		n, err := pyarg.Decimal(o.vcpus)
 		if err != nil || n < 1 || n > measure.MaxVCPUs {
-			return nil, usagef("--vcpus %s: want 1 to %d", o.vcpus, measure.MaxVCPUs)
+			return nil, cli.Usagef("--vcpus %s: want 1 to %d", o.vcpus, measure.MaxVCPUs)
 		}
 		c.VCPUs = int(n)
 	} else if c.IGVMLoader == launchdigest.LoaderQEMU {
-		return nil, usagef("--igvm-loader qemu needs --vcpus N: QEMU measures one VMSA per vCPU of -smp")
+		return nil, cli.Usagef("--igvm-loader qemu needs --vcpus N: QEMU measures one VMSA per vCPU of -smp")
 	}
 	if sig, ok, err := o.vcpuSignature(); err != nil {
 		return nil, err
@@ -293,16 +293,16 @@ func (o *measureOptions) igvmConfig(c *measure.Config) (*measure.Config, error) 
 		c.Signature = sig
 	}
 	if c.KVMInit, err = vmsa.ParseKVMInit(o.kvmInit); err != nil {
-		return nil, usagef("--kvm-init: %v", err)
+		return nil, cli.Usagef("--kvm-init: %v", err)
 	}
 	if o.trace != "" && c.Mode != measure.SNP {
-		return nil, usagef("--trace needs --mode snp")
+		return nil, cli.Usagef("--trace needs --mode snp")
 	}
-	if err := checkOutputs([]file{{"--trace", o.trace}}, file{"--igvm", o.igvm}); err != nil {
+	if err := cli.CheckOutputs([]cli.File{{Flag: "--trace", Path: o.trace}}, cli.File{Flag: "--igvm", Path: o.igvm}); err != nil {
 		return nil, err
 	}
 	if err := c.Validate(); err != nil {
-		return nil, usagef("%v", err)
+		return nil, cli.Usagef("%v", err)
 	}
 	return c, nil
 }
@@ -310,13 +310,13 @@ func (o *measureOptions) igvmConfig(c *measure.Config) (*measure.Config, error) 
 func (o *measureOptions) svsmConfig(c *measure.Config) error {
 	switch {
 	case c.VMM != vmsa.QEMU:
-		return usagef("--mode snp:svsm is only implemented for --vmm-type QEMU")
+		return cli.Usagef("--mode snp:svsm is only implemented for --vmm-type QEMU")
 	case o.svsm == "":
-		return usagef("--mode snp:svsm requires --svsm FILE")
+		return cli.Usagef("--mode snp:svsm requires --svsm FILE")
 	case o.varsFile != "":
 		st, err := os.Stat(o.varsFile)
 		if err != nil {
-			return fileError(o.varsFile, err)
+			return cli.FileError(o.varsFile, err)
 		}
 		c.VarsSize = uint64(st.Size())
 	case o.varsSize != "":
@@ -325,28 +325,28 @@ func (o *measureOptions) svsmConfig(c *measure.Config) error {
 			return err
 		}
 		if n < 0 {
-			return usagef("--vars-size %d: must not be negative", n)
+			return cli.Usagef("--vars-size %d: must not be negative", n)
 		}
 		c.VarsSize = uint64(n)
 	}
 	if c.VarsSize == 0 {
-		return usagef("--mode snp:svsm requires --vars-size or --vars-file")
+		return cli.Usagef("--mode snp:svsm requires --vars-size or --vars-file")
 	}
 	return nil
 }
 
 // inputs lists the files the measurement reads.
-func (o *measureOptions) inputs() []file {
-	return []file{{"--ovmf", o.ovmf}, {"--kernel", o.kernel}, {"--initrd", o.initrd}, {"--svsm", o.svsm}, {"--vars-file", o.varsFile}, {"--igvm", o.igvm}}
+func (o *measureOptions) inputs() []cli.File {
+	return []cli.File{{Flag: "--ovmf", Path: o.ovmf}, {Flag: "--kernel", Path: o.kernel}, {Flag: "--initrd", Path: o.initrd}, {Flag: "--svsm", Path: o.svsm}, {Flag: "--vars-file", Path: o.varsFile}, {Flag: "--igvm", Path: o.igvm}}
 }
 
 // outputs lists the files the measurement writes.
-func (o *measureOptions) outputs() []file {
-	out := []file{{"--trace", o.trace}}
+func (o *measureOptions) outputs() []cli.File {
+	out := []cli.File{{Flag: "--trace", Path: o.trace}}
 	if o.dumpVMSA {
 		n, _ := pyarg.Decimal(o.vcpus)
 		for i := range min(int(n), measure.MaxVCPUs) {
-			out = append(out, file{"--dump-vmsa", fmt.Sprintf("vmsa%d.bin", i)})
+			out = append(out, cli.File{Flag: "--dump-vmsa", Path: fmt.Sprintf("vmsa%d.bin", i)})
 		}
 	}
 	return out
@@ -355,7 +355,7 @@ func (o *measureOptions) outputs() []file {
 // measureOptionsFor returns the library options: progress, and what the
 // flags ask to be kept.
 func (o *measureOptions) measureOptionsFor() *measure.Options {
-	return &measure.Options{Progress: progressFunc(), VMSAs: o.dumpVMSA, FileDigests: o.json}
+	return &measure.Options{Progress: app.Progress(), VMSAs: o.dumpVMSA, FileDigests: o.json}
 }
 
 // run validates, computes and prints like sev-snp-measure.
@@ -371,7 +371,7 @@ func (o *measureOptions) run(stdout io.Writer) error {
 		if werr := o.write(c, res, stdout); werr != nil {
 			return werr
 		}
-		return &checkFailedError{msg: err.Error() + " (--ignore-idblock to measure anyway)"}
+		return cli.Failed("%s", err.Error()+" (--ignore-idblock to measure anyway)")
 	}
 	if err != nil {
 		return err
@@ -384,13 +384,13 @@ func (o *measureOptions) expectedMeasurement(c *measure.Config, stdout io.Writer
 	res, err := measure.Measure(context.Background(), c, o.measureOptionsFor())
 	defer res.Close()
 	if measure.IsIDBlockMismatch(err) {
-		return nil, &checkFailedError{msg: err.Error() + ": QEMU would fail the launch (--ignore-idblock to measure anyway)"}
+		return nil, cli.Failed("%s", err.Error()+": QEMU would fail the launch (--ignore-idblock to measure anyway)")
 	}
 	if err != nil {
 		return nil, err
 	}
 	if o.trace != "" && res.Launch != nil {
-		if err := writeOutput(o.trace, stdout, paths(o.inputs()), func(w io.Writer) error { return trace.Write(w, res.Launch) }); err != nil {
+		if err := app.WriteOutput(o.trace, stdout, cli.Paths(o.inputs()), func(w io.Writer) error { return trace.Write(w, res.Launch) }); err != nil {
 			return nil, err
 		}
 	}
@@ -404,12 +404,12 @@ func (o *measureOptions) write(c *measure.Config, res *measure.Result, stdout io
 		return err
 	}
 	if o.trace != "" && res.Launch != nil {
-		if err := writeOutput(o.trace, stdout, paths(o.inputs()), func(w io.Writer) error { return trace.Write(w, res.Launch) }); err != nil {
+		if err := app.WriteOutput(o.trace, stdout, cli.Paths(o.inputs()), func(w io.Writer) error { return trace.Write(w, res.Launch) }); err != nil {
 			return err
 		}
 	}
 	for i, p := range res.VMSAs {
-		if err := writeOutput(fmt.Sprintf("vmsa%d.bin", i), stdout, paths(o.inputs()), func(w io.Writer) error {
+		if err := app.WriteOutput(fmt.Sprintf("vmsa%d.bin", i), stdout, cli.Paths(o.inputs()), func(w io.Writer) error {
 			_, err := w.Write(p[:])
 			return err
 		}); err != nil {
@@ -421,7 +421,7 @@ func (o *measureOptions) write(c *measure.Config, res *measure.Result, stdout io
 		if r.VCPUSig != "" && !o.fs.Changed("vcpu-sig") && !o.fs.Changed("vcpu-family") {
 			r.VCPUType = o.vcpuType
 		}
-		return writeJSON(stdout, r)
+		return cli.WriteJSON(stdout, r)
 	}
 	s := hex.EncodeToString(res.Digest)
 	if o.outputFormat == "base64" {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 )
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
@@ -32,12 +34,12 @@ func (s *syncBuffer) String() string {
 func fakeTerminal(t *testing.T, tty bool) *syncBuffer {
 	t.Helper()
 	out := &syncBuffer{}
-	oldTTY, oldOut, oldQuiet := isTerminal, progressOut, quiet
-	isTerminal = func(*os.File) bool { return tty }
-	progressOut = out
+	oldTTY, oldOut, oldQuiet := app.IsTerminal, app.ProgressOut, app.Quiet
+	app.IsTerminal = func(*os.File) bool { return tty }
+	app.ProgressOut = out
 	t.Cleanup(func() {
-		isTerminal, progressOut, quiet = oldTTY, oldOut, oldQuiet
-		finishProgress()
+		app.IsTerminal, app.ProgressOut, app.Quiet = oldTTY, oldOut, oldQuiet
+		app.FinishProgress()
 	})
 	return out
 }
@@ -50,32 +52,32 @@ func lastFrame(out string) string {
 
 func TestProgressSilent(t *testing.T) {
 	fakeTerminal(t, true)
-	quiet = false
-	if p := progressFor("small.img", progressMinSize-1); p != nil {
+	app.Quiet = false
+	if p := app.ProgressFor("small.img", cli.ProgressMinSize-1); p != nil {
 		t.Error("a bar for a file below 64 MiB")
 	}
-	quiet = true
-	if p := progressFor("big.img", 1<<30); p != nil {
+	app.Quiet = true
+	if p := app.ProgressFor("big.img", 1<<30); p != nil {
 		t.Error("a bar with --quiet")
 	}
-	quiet = false
+	app.Quiet = false
 	fakeTerminal(t, false)
-	if p := progressFor("big.img", 1<<30); p != nil {
+	if p := app.ProgressFor("big.img", 1<<30); p != nil {
 		t.Error("a bar when stderr is not a terminal")
 	}
 }
 
 func TestFinishProgress(t *testing.T) {
 	out := fakeTerminal(t, true)
-	quiet = false
-	p := progressFor("initrd", 64<<20)
+	app.Quiet = false
+	p := app.ProgressFor("initrd", 64<<20)
 	p(1 << 20)
-	finishProgress()
+	app.FinishProgress()
 	if !strings.HasSuffix(out.String(), "\r\x1b[K") {
 		t.Error("finishProgress did not erase the line")
 	}
 	n := len(out.String())
-	finishProgress()
+	app.FinishProgress()
 	p(1 << 20) // a late callback of a forgotten file draws nothing
 	if len(out.String()) != n {
 		t.Errorf("output after finishProgress: %q", out.String()[n:])

@@ -9,16 +9,16 @@ import (
 	"io"
 	"strings"
 
-	"github.com/spf13/pflag"
-
 	"github.com/snpmeasure/snpmeasure/idblock"
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/qemu"
 	"github.com/snpmeasure/snpmeasure/vmsa"
+	"github.com/spf13/pflag"
 )
 
 func init() {
-	register("qemu-args", "print the QEMU (9.1 to 11.x) command line that launches the measured SEV-SNP guest", runQemuArgs)
+	app.Register("qemu-args", "print the QEMU (9.1 to 11.x) command line that launches the measured SEV-SNP guest", runQemuArgs)
 }
 
 // qemuArgsOptions are the flags of qemu-args besides the measure flags.
@@ -27,7 +27,7 @@ type qemuArgsOptions struct {
 }
 
 func runQemuArgs(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("qemu-args")
+	fs := cli.NewFlagSet("qemu-args")
 	o := addMeasureFlags(fs)
 	var q qemuArgsOptions
 	fs.StringVar(&q.policy, "policy", fmt.Sprintf("%#x", idblock.DefaultPolicy), "guest policy; with --id-block, the ID block's policy unless given")
@@ -44,15 +44,15 @@ func runQemuArgs(args []string, stdout, stderr io.Writer) error {
 	}
 	fs.Lookup("mode").Usage = "guest mode: only snp"
 	fs.Lookup("mode").DefValue = string(measure.SNP)
-	if err := parseFlags(fs, args, stdout, qemuArgsUsage); err != nil {
+	if err := app.Parse(fs, args, stdout, qemuArgsUsage); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+		return cli.Usagef("unexpected argument %q", fs.Arg(0))
 	}
 	for _, n := range hidden {
 		if fs.Changed(n) {
-			return usagef("--%s does not apply to qemu-args", n)
+			return cli.Usagef("--%s does not apply to qemu-args", n)
 		}
 	}
 	if !fs.Changed("mode") {
@@ -62,7 +62,7 @@ func runQemuArgs(args []string, stdout, stderr io.Writer) error {
 		o.igvmLoader = "qemu" // the measurement QEMU makes
 	}
 	if o.igvm != "" && o.igvmLoader != "qemu" {
-		return usagef("--igvm-loader %s: qemu-args prints what QEMU measures (--igvm-loader qemu)", o.igvmLoader)
+		return cli.Usagef("--igvm-loader %s: qemu-args prints what QEMU measures (--igvm-loader qemu)", o.igvmLoader)
 	}
 	o.fs = fs
 	cl, measured, err := q.commandLine(o)
@@ -79,18 +79,18 @@ func runQemuArgs(args []string, stdout, stderr io.Writer) error {
 // and builds the command line.
 func (q *qemuArgsOptions) commandLine(o *measureOptions) (*qemu.CommandLine, []byte, error) {
 	if q.style != "shell" && q.style != "argv" {
-		return nil, nil, usagef("--style %q: want shell or argv", q.style)
+		return nil, nil, cli.Usagef("--style %q: want shell or argv", q.style)
 	}
 	switch o.mode {
 	case string(measure.SNP):
 	case string(measure.SVSM):
-		return nil, nil, usagef("--mode snp:svsm: refusing: upstream QEMU has no launch path that matches this measurement (COCONUT-SVSM guests are launched from IGVM files, measured differently)")
+		return nil, nil, cli.Usagef("--mode snp:svsm: refusing: upstream QEMU has no launch path that matches this measurement (COCONUT-SVSM guests are launched from IGVM files, measured differently)")
 	case string(measure.OVMFHash):
-		return nil, nil, usagef("--mode snp:ovmf-hash is a firmware digest, not a launch")
+		return nil, nil, cli.Usagef("--mode snp:ovmf-hash is a firmware digest, not a launch")
 	case string(measure.SEV), string(measure.SEVES):
-		return nil, nil, usagef("--mode %s: qemu-args prints SEV-SNP launches only (--mode snp)", o.mode)
+		return nil, nil, cli.Usagef("--mode %s: qemu-args prints SEV-SNP launches only (--mode snp)", o.mode)
 	default:
-		return nil, nil, usagef("--mode %q: qemu-args needs --mode snp", o.mode)
+		return nil, nil, cli.Usagef("--mode %q: qemu-args needs --mode snp", o.mode)
 	}
 	qv, err := qemu.ParseVersion(q.qemuVer)
 	if err != nil {
@@ -116,7 +116,7 @@ func (q *qemuArgsOptions) commandLine(o *measureOptions) (*qemu.CommandLine, []b
 		return nil, nil, err
 	}
 	if (q.idBlock == "") != (q.idAuth == "") {
-		return nil, nil, usagef("--id-block and --id-auth go together")
+		return nil, nil, cli.Usagef("--id-block and --id-auth go together")
 	}
 	if q.idBlock != "" {
 		if l.IDBlock, err = decodeBase64Flag("id-block", q.idBlock, idblock.BlockSize); err != nil {
@@ -159,11 +159,11 @@ func qemuErr(err error) error {
 	var ie *qemu.InputError
 	switch {
 	case errors.As(err, &ide):
-		return &checkFailedError{msg: "--" + ide.Error()}
+		return cli.Failed("%s", "--"+ide.Error())
 	case errors.As(err, &ie) && (ie.Field == "id-block" || ie.Field == "id-auth"):
 		return fmt.Errorf("--%v", err)
 	}
-	return usagef("--%v", err)
+	return cli.Usagef("--%v", err)
 }
 
 // printQemuArgs writes the command line in the chosen style.
@@ -175,7 +175,7 @@ func printQemuArgs(w io.Writer, style, binary string, cl *qemu.CommandLine, meas
 		}
 		return
 	}
-	fmt.Fprintf(w, "# SEV-SNP launch for QEMU %s or later (snpmeasure %s); add disks, network and console as needed: they are not measured\n", cl.Version, versionString())
+	fmt.Fprintf(w, "# SEV-SNP launch for QEMU %s or later (snpmeasure %s); add disks, network and console as needed: they are not measured\n", cl.Version, version)
 	fmt.Fprintf(w, "# expected measurement: %s\n", hex.EncodeToString(measured))
 	for _, n := range cl.Notes {
 		fmt.Fprintf(w, "# %s\n", n)

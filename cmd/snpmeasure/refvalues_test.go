@@ -392,7 +392,7 @@ func TestRefvaluesGolden(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
 			}
-			got := strings.Replace(r.stdout, `"version": "`+versionString()+`"`, `"version": "VERSION"`, 1)
+			got := strings.Replace(r.stdout, `"version": "`+version+`"`, `"version": "VERSION"`, 1)
 			path := filepath.Join(rvGoldenDir, tc.file)
 			if *updateRefvaluesGolden {
 				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
@@ -472,7 +472,7 @@ func BenchmarkRefvalues(b *testing.B) {
 	var n int
 	for b.Loop() {
 		var out bytes.Buffer
-		if err := run(args, &out, io.Discard); err != nil {
+		if err := app.Run(args, &out, io.Discard); err != nil {
 			b.Fatal(err)
 		}
 		n = bytes.Count(out.Bytes(), []byte(`{"vcpus":`))
@@ -489,7 +489,7 @@ func BenchmarkSingleMeasure(b *testing.B) {
 	args := append([]string{"measure", "--mode", "snp"}, benchArgs()...)
 	args = append(args, "--vcpus", "64", "--vcpu-type", "EPYC-Milan")
 	for b.Loop() {
-		if err := run(args, io.Discard, io.Discard); err != nil {
+		if err := app.Run(args, io.Discard, io.Discard); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -3,42 +3,38 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
-	"github.com/spf13/pflag"
-
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/report"
+	"github.com/spf13/pflag"
 )
 
 func init() {
-	register("report", "show an attestation report: every field by name, decoded", runReport)
+	app.Register("report", "show an attestation report: every field by name, decoded", runReport)
 }
-
-// reportStdin is what --report - and 'report show -' read (tests replace it).
-var reportStdin io.Reader = os.Stdin
 
 // readReportArg reads a report file, or standard input for "-".
 func readReportArg(path string, f report.Format) (*report.Report, error) {
 	if path == "-" {
-		return report.Read(reportStdin, "standard input", f)
+		return report.Read(app.Stdin, "standard input", f)
 	}
 	return report.ReadFile(path, f)
 }
 
 func runReport(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("report needs a subcommand: show FILE")
+		return cli.Usagef("report needs a subcommand: show FILE")
 	}
 	switch args[0] {
 	case "show":
 		return runReportShow(args[1:], stdout)
 	case "-h", "--help", "help":
-		fs := newFlagSet("report show")
+		fs := cli.NewFlagSet("report show")
 		addReportShowFlags(fs)
-		usageText("report")(stdout, fs)
-		return errHelp
+		app.Usage("report")(stdout, fs)
+		return cli.ErrHelp
 	}
-	return usagef("unknown report subcommand %q (want show)", args[0])
+	return cli.Usagef("unknown report subcommand %q (want show)", args[0])
 }
 
 type reportShowOptions struct {
@@ -56,25 +52,25 @@ func addReportShowFlags(fs *pflag.FlagSet) *reportShowOptions {
 }
 
 func runReportShow(args []string, stdout io.Writer) error {
-	fs := newFlagSet("report show")
+	fs := cli.NewFlagSet("report show")
 	o := addReportShowFlags(fs)
-	if err := parseFlags(fs, args, stdout, usageText("report")); err != nil {
+	if err := app.Parse(fs, args, stdout, app.Usage("report")); err != nil {
 		return err
 	}
 	switch {
 	case fs.NArg() == 0:
-		return usagef("missing FILE: snpmeasure report show FILE")
+		return cli.Usagef("missing FILE: snpmeasure report show FILE")
 	case fs.NArg() > 1:
-		return usagef("unexpected argument %q: report show takes one FILE", fs.Arg(1))
+		return cli.Usagef("unexpected argument %q: report show takes one FILE", fs.Arg(1))
 	}
 	format, err := report.ParseFormat(o.format)
 	if err != nil {
-		return usagef("--report-format: %v", err)
+		return cli.Usagef("--report-format: %v", err)
 	}
 	given := report.ProductUnknown
 	if fs.Changed("product") {
 		if given, err = report.ParseProduct(o.product); err != nil {
-			return usagef("--product: %v", err)
+			return cli.Usagef("--product: %v", err)
 		}
 	}
 	path := fs.Arg(0)
@@ -85,7 +81,7 @@ func runReportShow(args []string, stdout io.Writer) error {
 	product, perr := rep.Product()
 	switch {
 	case given != report.ProductUnknown && perr == nil && given != product:
-		return usagef("--product %s: the report's CPUID names %s", given, product)
+		return cli.Usagef("--product %s: the report's CPUID names %s", given, product)
 	case given != report.ProductUnknown:
 		product = given
 	}

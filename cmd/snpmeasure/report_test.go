@@ -89,9 +89,9 @@ func TestReportShow(t *testing.T) {
 		}
 	}
 	// Standard input.
-	saved := reportStdin
-	defer func() { reportStdin = saved }()
-	reportStdin = bytes.NewReader(readFile(t, turin))
+	saved := app.Stdin
+	defer func() { app.Stdin = saved }()
+	app.Stdin = bytes.NewReader(readFile(t, turin))
 	if r := runInProcess("report", "show", "-", "--json"); r.code != 0 || !strings.Contains(r.stdout, `"fmc": 0`) {
 		t.Errorf("stdin: exit %d %s", r.code, r.stderr)
 	}

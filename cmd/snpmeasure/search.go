@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/launchdigest"
 	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/report"
@@ -13,7 +14,7 @@ import (
 )
 
 func init() {
-	register("search", "find the vCPU count, vCPU type, VMM and guest features behind a measurement", runSearch)
+	app.Register("search", "find the vCPU count, vCPU type, VMM and guest features behind a measurement", runSearch)
 }
 
 // searchDefaults is the space searched unless flags narrow it.
@@ -26,18 +27,18 @@ type searchOptions struct {
 }
 
 func runSearch(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("search")
+	fs := cli.NewFlagSet("search")
 	so := &searchOptions{}
 	fs.StringVar(&so.report, "report", "", "attestation report whose MEASUREMENT to explain (binary, hex or base64)")
 	fs.StringVar(&so.reportFormat, "report-format", "auto", "report encoding: auto (detect), bin, hex or base64")
 	fs.StringVar(&so.measurement, "measurement", "", "measurement to explain (hex or base64), instead of --report")
 	o := addSpaceFlags(fs, searchDefaults)
 	fs.BoolVar(&so.json, "json", false, "print the matches as a JSON array")
-	if err := parseFlags(fs, args, stdout, usageText("search")); err != nil {
+	if err := app.Parse(fs, args, stdout, app.Usage("search")); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+		return cli.Usagef("unexpected argument %q", fs.Arg(0))
 	}
 	return so.run(o, stdout, stderr)
 }
@@ -58,7 +59,7 @@ func (so *searchOptions) run(o *spaceOptions, stdout, stderr io.Writer) error {
 	var source string
 	switch {
 	case so.report != "" && so.measurement != "":
-		return usagef("--report and --measurement both give the measurement: use one")
+		return cli.Usagef("--report and --measurement both give the measurement: use one")
 	case so.measurement != "":
 		m, err := verifyBytesFlag("measurement", so.measurement)
 		if err != nil {
@@ -66,11 +67,11 @@ func (so *searchOptions) run(o *spaceOptions, stdout, stderr io.Writer) error {
 		}
 		target, source = m, "--measurement"
 	case so.report == "":
-		return usagef("missing --report FILE or --measurement HEX")
+		return cli.Usagef("missing --report FILE or --measurement HEX")
 	}
 	format, err := report.ParseFormat(so.reportFormat)
 	if err != nil {
-		return usagef("--report-format: %v", err)
+		return cli.Usagef("--report-format: %v", err)
 	}
 	s, c, err := o.parseSpace()
 	if err != nil {
@@ -100,14 +101,14 @@ func (so *searchOptions) run(o *spaceOptions, stdout, stderr io.Writer) error {
 			out[i] = searchMatch{VCPUs: p.VCPUs, VCPUType: p.CPU.Name, VCPUSig: fmt.Sprintf("%#x", p.CPU.Signature), VMMType: p.VMM.String(),
 				GuestFeatures: fmt.Sprintf("%#x", p.GuestFeatures), KVMInit: p.KVMInit.String(), Measurement: p.Measurement.String()}
 		}
-		if err := writeJSON(stdout, out); err != nil {
+		if err := cli.WriteJSON(stdout, out); err != nil {
 			return err
 		}
 	} else {
 		printSearchMatches(stdout, o, want, source, s, matches)
 	}
 	if len(matches) == 0 {
-		return &checkFailedError{msg: fmt.Sprintf("no configuration matches measurement %s of %s (searched %s)", want, source, s)}
+		return cli.Failed("no configuration matches measurement %s of %s (searched %s)", want, source, s)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/vmsa"
 )
 
@@ -137,7 +138,7 @@ func TestSearchNoMatch(t *testing.T) {
 	fw := searchFirmwareFlags(t)
 	m := strings.Repeat("ab", 48)
 	r := runInProcess(append([]string{"search", "--measurement", m, "--vcpus", "1-8,16"}, fw...)...)
-	if r.code != exitMismatch {
+	if r.code != cli.ExitMismatch {
 		t.Fatalf("exit %d, want 3: %s", r.code, r.stderr)
 	}
 	for _, want := range []string{"no configuration matches measurement " + m, "searched: vCPUs 1-8,16; vCPU types EPYC,", "KVM init init2,legacy (2304 configurations)"} {
@@ -149,7 +150,7 @@ func TestSearchNoMatch(t *testing.T) {
 		t.Errorf("stderr %q", r.stderr)
 	}
 	r = runInProcess(append([]string{"search", "--measurement", m, "--vcpus", "1-2", "--json"}, fw...)...)
-	if r.code != exitMismatch || strings.TrimSpace(r.stdout) != "[]" {
+	if r.code != cli.ExitMismatch || strings.TrimSpace(r.stdout) != "[]" {
 		t.Errorf("JSON no match: exit %d, %q", r.code, r.stdout)
 	}
 }
@@ -208,7 +209,7 @@ func BenchmarkSearchDefaultSpace(b *testing.B) {
 	args := append([]string{"search", "--measurement", m}, fw...)
 	b.ResetTimer()
 	for range b.N {
-		if err := run(args, io.Discard, io.Discard); err != nil {
+		if err := app.Run(args, io.Discard, io.Discard); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -6,12 +6,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/spf13/pflag"
-
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/internal/pyarg"
 	"github.com/snpmeasure/snpmeasure/launchdigest"
 	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/vmsa"
+	"github.com/spf13/pflag"
 )
 
 // spaceDefaults are a command's defaults for the ranged flags.
@@ -49,7 +49,7 @@ func addSpaceFlags(fs *pflag.FlagSet, d spaceDefaults) *spaceOptions {
 	fs.BoolVarP(&o.nativeZero, "native-zero", "n", false, "igvmmeasure: data-less pages as ZERO pages")
 	fs.BoolVarP(&o.checkKVM, "check-kvm", "c", false, "igvmmeasure: fail on VMSAs QEMU/KVM cannot reproduce")
 	fs.BoolVar(&o.ignoreUnhandled, "ignore-unhandled-parameters", false, "qemu loader: measure MADT, DEVICE_TREE, ... as a QEMU that fills them")
-	addQuietFlag(fs)
+	app.AddQuietFlag(fs)
 	return o
 }
 
@@ -59,25 +59,25 @@ func addSpaceFlags(fs *pflag.FlagSet, d spaceDefaults) *spaceOptions {
 func (o *spaceOptions) igvmSpace() (*measure.Space, *measure.Config, error) {
 	for _, f := range []string{"ovmf", "kernel", "initrd", "append", "snp-ovmf-hash", "vmm-type", "guest-features", "kvm-init"} {
 		if o.fs.Changed(f) {
-			return nil, nil, usagef("--%s does not apply to --igvm: the IGVM file holds what is measured", f)
+			return nil, nil, cli.Usagef("--%s does not apply to --igvm: the IGVM file holds what is measured", f)
 		}
 	}
 	c := &measure.Config{Mode: measure.SNP, IGVM: o.igvm, NativeZero: o.nativeZero, CheckKVM: o.checkKVM, IgnoreUnhandledParameters: o.ignoreUnhandled}
 	var err error
 	if c.IGVMLoader, err = launchdigest.ParseIGVMLoader(o.igvmLoader); err != nil {
-		return nil, nil, usagef("--igvm-loader: %v", err)
+		return nil, nil, cli.Usagef("--igvm-loader: %v", err)
 	}
 	s := &measure.Space{VCPUs: []int{1}, CPUs: []measure.CPU{{}}, VMMs: []vmsa.VMM{vmsa.QEMU}, GuestFeatures: []uint64{0}}
 	if c.IGVMLoader == launchdigest.LoaderIGVMMeasure {
 		for _, f := range []string{"vcpus", "vcpu-type", "vcpu-sig"} {
 			if o.fs.Changed(f) {
-				return nil, nil, usagef("--%s: the igvmmeasure loader measures the VMSAs the file holds (--igvm-loader qemu varies them)", f)
+				return nil, nil, cli.Usagef("--%s: the igvmmeasure loader measures the VMSAs the file holds (--igvm-loader qemu varies them)", f)
 			}
 		}
 		return s, c, nil
 	}
 	if s.VCPUs, err = measure.ParseCounts(o.vcpus); err != nil {
-		return nil, nil, usagef("--vcpus: %v", err)
+		return nil, nil, cli.Usagef("--vcpus: %v", err)
 	}
 	if s.CPUs, err = o.cpus(); err != nil {
 		return nil, nil, err
@@ -98,7 +98,7 @@ func (o *spaceOptions) list(flag, s string) ([]string, error) {
 		f = strings.TrimSpace(f)
 		switch {
 		case f == "":
-			return nil, usagef("--%s %q: empty item in the list", flag, s)
+			return nil, cli.Usagef("--%s %q: empty item in the list", flag, s)
 		case slices.Contains(out, f):
 			o.notes = append(o.notes, fmt.Sprintf("--%s: %s is listed twice; measured once", flag, f))
 		default:
@@ -111,42 +111,42 @@ func (o *spaceOptions) list(flag, s string) ([]string, error) {
 // parseSpace resolves the ranged flags.
 func (o *spaceOptions) parseSpace() (*measure.Space, *measure.Config, error) {
 	if o.mode != "snp" {
-		return nil, nil, usagef("--mode %q: only snp is supported here", o.mode)
+		return nil, nil, cli.Usagef("--mode %q: only snp is supported here", o.mode)
 	}
 	if o.igvm != "" {
 		return o.igvmSpace()
 	}
 	if o.ovmf == "" {
-		return nil, nil, usagef("missing --ovmf FILE (or --igvm FILE)")
+		return nil, nil, cli.Usagef("missing --ovmf FILE (or --igvm FILE)")
 	}
 	for _, f := range []string{"igvm-loader", "native-zero", "check-kvm", "ignore-unhandled-parameters"} {
 		if o.fs.Changed(f) {
-			return nil, nil, usagef("--%s applies to --igvm", f)
+			return nil, nil, cli.Usagef("--%s applies to --igvm", f)
 		}
 	}
 	if o.initrd != "" && o.kernel == "" {
-		return nil, nil, usagef("--kernel required when using --initrd")
+		return nil, nil, cli.Usagef("--kernel required when using --initrd")
 	}
 	if o.appendArg != "" && o.kernel == "" {
-		return nil, nil, usagef("--kernel required when using --append")
+		return nil, nil, cli.Usagef("--kernel required when using --append")
 	}
 	c := o.config()
 	if o.ovmfHash != "" {
 		b, err := pyarg.FromHex(o.ovmfHash)
 		if err != nil || len(b) != launchdigest.DigestSize {
-			return nil, nil, usagef("--snp-ovmf-hash: want %d hex digits (the output of --mode snp:ovmf-hash)", 2*launchdigest.DigestSize)
+			return nil, nil, cli.Usagef("--snp-ovmf-hash: want %d hex digits (the output of --mode snp:ovmf-hash)", 2*launchdigest.DigestSize)
 		}
 		c.OVMFHash = (*launchdigest.Digest)(b)
 	}
 	check := *c
 	check.VCPUs = 1 // the space gives the counts
 	if err := check.Validate(); err != nil {
-		return nil, nil, usagef("%v", err)
+		return nil, nil, cli.Usagef("%v", err)
 	}
 	s := &measure.Space{}
 	var err error
 	if s.VCPUs, err = measure.ParseCounts(o.vcpus); err != nil {
-		return nil, nil, usagef("--vcpus: %v", err)
+		return nil, nil, cli.Usagef("--vcpus: %v", err)
 	}
 	if s.CPUs, err = o.cpus(); err != nil {
 		return nil, nil, err
@@ -168,7 +168,7 @@ func (o *spaceOptions) parseSpace() (*measure.Space, *measure.Config, error) {
 // cpus resolves --vcpu-type or --vcpu-sig.
 func (o *spaceOptions) cpus() ([]measure.CPU, error) {
 	if o.vcpuSigs != "" && o.fs.Changed("vcpu-type") {
-		return nil, usagef("--vcpu-type and --vcpu-sig both give the vCPU models: use one")
+		return nil, cli.Usagef("--vcpu-type and --vcpu-sig both give the vCPU models: use one")
 	}
 	var out []measure.CPU
 	switch {
@@ -194,7 +194,7 @@ func (o *spaceOptions) cpus() ([]measure.CPU, error) {
 		for _, n := range names {
 			c, err := vmsa.LookupCPUType(n)
 			if err != nil {
-				return nil, usagef("--vcpu-type: %v", err)
+				return nil, cli.Usagef("--vcpu-type: %v", err)
 			}
 			out = append(out, measure.CPU{Name: c.Name, Signature: c.Signature()})
 		}
@@ -211,7 +211,7 @@ func parseList[T comparable](o *spaceOptions, flag, s string, parse func(string)
 	for _, it := range items {
 		v, err := parse(it)
 		if err != nil {
-			return usagef("--%s %s: %v", flag, it, err)
+			return cli.Usagef("--%s %s: %v", flag, it, err)
 		}
 		if slices.Contains(*dst, v) {
 			o.notes = append(o.notes, fmt.Sprintf("--%s: %s is listed twice; measured once", flag, it))
@@ -224,5 +224,5 @@ func parseList[T comparable](o *spaceOptions, flag, s string, parse func(string)
 
 // open reads and hashes the inputs of the space once.
 func (o *spaceOptions) open(c *measure.Config, fileDigests bool) (*measure.Inputs, error) {
-	return measure.Open(context.Background(), c, &measure.Options{Progress: progressFunc(), FileDigests: fileDigests})
+	return measure.Open(context.Background(), c, &measure.Options{Progress: app.Progress(), FileDigests: fileDigests})
 }

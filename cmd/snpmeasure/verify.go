@@ -8,14 +8,14 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/spf13/pflag"
-
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/report"
+	"github.com/spf13/pflag"
 )
 
 func init() {
-	register("verify", "check an attestation report: AMD signature and chain, measurement, fields (offline)", runVerify)
+	app.Register("verify", "check an attestation report: AMD signature and chain, measurement, fields (offline)", runVerify)
 }
 
 // verifyOptions are the flags of verify besides the measure flags.
@@ -67,7 +67,7 @@ func addVerifyFlags(fs *pflag.FlagSet) *verifyOptions {
 }
 
 func runVerify(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("verify")
+	fs := cli.NewFlagSet("verify")
 	v := addVerifyFlags(fs)
 	o := addMeasureFlags(fs)
 	for _, n := range []string{"output-format", "verbose", "dump-vmsa"} {
@@ -76,11 +76,11 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	fs.Lookup("mode").Usage = "guest mode of the expected launch: snp (default) or snp:svsm"
 	fs.Lookup("ovmf").Usage = "OVMF firmware image: compute the expected measurement from the measure flags"
 	fs.Lookup("vcpus").Usage = "number of vCPUs of the expected launch (with --ovmf)"
-	if err := parseFlags(fs, args, stdout, usageText("verify")); err != nil {
+	if err := app.Parse(fs, args, stdout, app.Usage("verify")); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+		return cli.Usagef("unexpected argument %q", fs.Arg(0))
 	}
 	o.fs = fs
 	return v.run(o, stdout)
@@ -105,16 +105,16 @@ func (v *verifyOptions) plan(o *measureOptions) (*measure.Config, error) {
 	})
 	switch {
 	case empty != "":
-		return nil, usagef("--%s: empty value", empty)
+		return nil, cli.Usagef("--%s: empty value", empty)
 	case v.report == "":
-		return nil, usagef("missing --report FILE")
+		return nil, cli.Usagef("missing --report FILE")
 	case v.c.Measurement != "" && (o.ovmf != "" || o.igvm != ""):
-		return nil, usagef("--measurement and --ovmf (or --igvm) both give the expected measurement: use one")
+		return nil, cli.Usagef("--measurement and --ovmf (or --igvm) both give the expected measurement: use one")
 	case o.ovmf == "" && o.igvm == "":
 		for _, n := range []string{"trace", "vcpus", "vcpu-type", "vcpu-sig", "vcpu-family", "kernel", "initrd", "append", "mode",
 			"svsm", "snp-ovmf-hash", "ovmf-hash", "vmm-type", "guest-features", "vars-size", "vars-file", "kvm-init"} {
 			if o.fs.Changed(n) {
-				return nil, usagef("--%s needs --ovmf FILE: it is a measure flag, and the measurement is computed from the firmware", n)
+				return nil, cli.Usagef("--%s needs --ovmf FILE: it is a measure flag, and the measurement is computed from the firmware", n)
 			}
 		}
 		return nil, nil
@@ -123,28 +123,28 @@ func (v *verifyOptions) plan(o *measureOptions) (*measure.Config, error) {
 		o.mode = string(measure.SNP)
 	}
 	if o.mode != string(measure.SNP) && o.mode != string(measure.SVSM) {
-		return nil, usagef("--mode %s: verify checks SNP reports (--mode snp or snp:svsm)", o.mode)
+		return nil, cli.Usagef("--mode %s: verify checks SNP reports (--mode snp or snp:svsm)", o.mode)
 	}
 	c, err := o.config()
 	if err != nil {
 		return nil, err
 	}
-	inputs := append(o.inputs(), file{"--report", v.report}, file{"--vcek", v.c.VCEK}, file{"--ask", v.c.ASK}, file{"--ark", v.c.ARK})
+	inputs := append(o.inputs(), cli.File{Flag: "--report", Path: v.report}, cli.File{Flag: "--vcek", Path: v.c.VCEK}, cli.File{Flag: "--ask", Path: v.c.ASK}, cli.File{Flag: "--ark", Path: v.c.ARK})
 	for _, a := range []struct {
 		flag  string
 		paths []string
 	}{{"--cert-chain", v.c.CertChains}, {"--trust-ark", v.c.TrustARKs}, {"--crl", v.c.CRLs}} {
 		for _, p := range a.paths {
-			inputs = append(inputs, file{a.flag, p})
+			inputs = append(inputs, cli.File{Flag: a.flag, Path: p})
 		}
 	}
-	return c, checkOutputs([]file{{"--trace", o.trace}}, inputs...)
+	return c, cli.CheckOutputs([]cli.File{{Flag: "--trace", Path: o.trace}}, inputs...)
 }
 
 func (v *verifyOptions) run(o *measureOptions, stdout io.Writer) error {
 	format, err := report.ParseFormat(v.reportFormat)
 	if err != nil {
-		return usagef("--report-format: %v", err)
+		return cli.Usagef("--report-format: %v", err)
 	}
 	mc, err := v.plan(o)
 	if err != nil {
@@ -155,7 +155,7 @@ func (v *verifyOptions) run(o *measureOptions, stdout io.Writer) error {
 	opts, err := v.c.Options()
 	var ce *report.ConfigError
 	if errors.As(err, &ce) {
-		return usagef("%v", err)
+		return cli.Usagef("%v", err)
 	} else if err != nil {
 		return err
 	}
@@ -175,7 +175,7 @@ func (v *verifyOptions) run(o *measureOptions, stdout io.Writer) error {
 		}
 	}
 	if v.json {
-		err = writeJSON(stdout, res)
+		err = cli.WriteJSON(stdout, res)
 	} else {
 		err = printVerifyResult(stdout, v.report, rep, res)
 	}
@@ -183,7 +183,7 @@ func (v *verifyOptions) run(o *measureOptions, stdout io.Writer) error {
 		return err // a failed write fails the command whatever the checks said
 	}
 	if !res.OK {
-		return &checkFailedError{msg: fmt.Sprintf("%s: %v", v.report, res.Err())}
+		return cli.Failed("%s: %v", v.report, res.Err())
 	}
 	return nil
 }
@@ -192,7 +192,7 @@ func (v *verifyOptions) run(o *measureOptions, stdout io.Writer) error {
 func verifyBytesFlag(name, s string) ([]byte, error) {
 	b, err := report.ParseField(name, s)
 	if err != nil {
-		return nil, usagef("%v", err)
+		return nil, cli.Usagef("%v", err)
 	}
 	return b, nil
 }

@@ -22,11 +22,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/snpmeasure/snpmeasure/idblock"
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/report"
 	"github.com/snpmeasure/snpmeasure/report/reporttest"
+	"github.com/spf13/pflag"
 )
 
 var updateReports = flag.Bool("update-reports", false, "rewrite testdata/reports with freshly signed test reports")
@@ -394,7 +394,7 @@ func TestVerifyGenuine(t *testing.T) {
 func TestVerifyJSON(t *testing.T) {
 	f := newVerifyFixture(t)
 	r := runInProcess("verify", "--report", f.report, "--measurement", exampleMeasurement, "--vmpl", "1", "--json")
-	if r.code != exitMismatch {
+	if r.code != cli.ExitMismatch {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	v := parseVerifyJSON(t, r.stdout)
@@ -442,16 +442,16 @@ func TestVerifyTrace(t *testing.T) {
 // process and through the binary.
 func TestVerifyStdin(t *testing.T) {
 	f := newVerifyFixture(t)
-	saved := reportStdin
-	defer func() { reportStdin = saved }()
+	saved := app.Stdin
+	defer func() { app.Stdin = saved }()
 	for _, in := range [][]byte{f.raw, []byte(hex.EncodeToString(f.raw))} {
-		reportStdin = bytes.NewReader(in)
+		app.Stdin = bytes.NewReader(in)
 		r := runInProcess(append([]string{"verify", "--report", "-"}, f.trusted()...)...)
 		if r.code != 0 || !strings.Contains(r.stdout, "report - (") {
 			t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 	}
-	reportStdin = bytes.NewReader(f.raw[:100])
+	app.Stdin = bytes.NewReader(f.raw[:100])
 	if r := runInProcess("verify", "--report", "-"); r.code != 1 || !strings.Contains(r.stderr, "standard input: 100 bytes") {
 		t.Errorf("short stdin: exit %d %s", r.code, r.stderr)
 	}
@@ -598,7 +598,7 @@ func TestVerifyExampleReports(t *testing.T) {
 			r.code, r.stdout, r.stderr)
 	}
 	// The test chain is not AMD's.
-	if r := runInProcess("verify", "--report", rep, "--vcek", vcek, "--cert-chain", chain); r.code != exitMismatch {
+	if r := runInProcess("verify", "--report", rep, "--vcek", vcek, "--cert-chain", chain); r.code != cli.ExitMismatch {
 		t.Errorf("test chain against AMD's roots: exit %d", r.code)
 	}
 }
@@ -609,7 +609,7 @@ func TestVerifyFlagsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs := newFlagSet("verify")
+	fs := cli.NewFlagSet("verify")
 	addVerifyFlags(fs)
 	fs.VisitAll(func(fl *pflag.Flag) {
 		if !strings.Contains(string(readme), "--"+fl.Name) {

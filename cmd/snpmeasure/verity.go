@@ -8,19 +8,19 @@ import (
 	"os"
 	"strings"
 
-	"github.com/spf13/pflag"
-
+	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/verity"
+	"github.com/spf13/pflag"
 )
 
 func init() {
-	register("verity", "compute and check dm-verity hash trees (veritysetup format/verify)", runVerity)
+	app.Register("verity", "compute and check dm-verity hash trees (veritysetup format/verify)", runVerity)
 }
 
 func runVerity(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("verity needs a subcommand: format or verify")
+		return cli.Usagef("verity needs a subcommand: format or verify")
 	}
 	switch args[0] {
 	case "format":
@@ -28,10 +28,10 @@ func runVerity(args []string, stdout, stderr io.Writer) error {
 	case "verify":
 		return runVerityVerify(args[1:], stdout)
 	case "-h", "--help", "help":
-		usageText("verity")(stdout, newFlagSet("verity"))
-		return errHelp
+		app.Usage("verity")(stdout, cli.NewFlagSet("verity"))
+		return cli.ErrHelp
 	}
-	return usagef("unknown verity subcommand %q (want format or verify)", args[0])
+	return cli.Usagef("unknown verity subcommand %q (want format or verify)", args[0])
 }
 
 // verityFlags are the tree parameters shared by format and verify.
@@ -89,7 +89,7 @@ func (v *verityFlags) params(fs *pflag.FlagSet, base verity.Params) (verity.Para
 		default:
 			s, err := hex.DecodeString(v.salt)
 			if err != nil {
-				return p, usagef("--salt %q: not hex", v.salt)
+				return p, cli.Usagef("--salt %q: not hex", v.salt)
 			}
 			p.Salt = s
 		}
@@ -97,7 +97,7 @@ func (v *verityFlags) params(fs *pflag.FlagSet, base verity.Params) (verity.Para
 	if fs.Changed("uuid") {
 		u, err := verity.ParseUUID(v.uuid)
 		if err != nil {
-			return p, usagef("--uuid: %v", err)
+			return p, cli.Usagef("--uuid: %v", err)
 		}
 		p.UUID = u
 	}
@@ -106,10 +106,10 @@ func (v *verityFlags) params(fs *pflag.FlagSet, base verity.Params) (verity.Para
 		var pe *verity.ParamError
 		if errors.As(err, &pe) {
 			if flag, ok := paramFlags[pe.Field]; ok {
-				return p, usagef("--%s: %s", flag, pe.Msg)
+				return p, cli.Usagef("--%s: %s", flag, pe.Msg)
 			}
 		}
-		return p, usagef("%v", err)
+		return p, cli.Usagef("%v", err)
 	}
 	return p, nil
 }
@@ -144,18 +144,18 @@ func verityErr(dataPath, hashPath string, err error) error {
 }
 
 func runVerityFormat(args []string, stdout io.Writer) error {
-	fs := newFlagSet("verity format")
+	fs := cli.NewFlagSet("verity format")
 	v := addVerityFlags(fs, true)
 	dataDev := fs.String("data-device", "/dev/vda", "data device `NAME` the guest kernel sees (for the printed command line)")
 	hashDev := fs.String("hash-device", "/dev/vdb", "hash device `NAME` the guest kernel sees (for the printed command line)")
 	name := fs.String("name", "vroot", "device-mapper `NAME` in the printed dm-mod.create")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	addQuietFlag(fs)
-	if err := parseFlags(fs, args, stdout, usageText("verity-format")); err != nil {
+	app.AddQuietFlag(fs)
+	if err := app.Parse(fs, args, stdout, app.Usage("verity-format")); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return usagef("verity format takes DATA and HASHFILE, got %s", countArgs(fs.NArg()))
+		return cli.Usagef("verity format takes DATA and HASHFILE, got %s", cli.CountArgs(fs.NArg()))
 	}
 	base, err := verity.DefaultParams()
 	if err != nil {
@@ -166,23 +166,23 @@ func runVerityFormat(args []string, stdout io.Writer) error {
 		return err
 	}
 	dataPath, hashPath := fs.Arg(0), fs.Arg(1)
-	if err := checkOutputs([]file{{"HASHFILE", hashPath}}, file{"DATA", dataPath}); err != nil {
+	if err := cli.CheckOutputs([]cli.File{{Flag: "HASHFILE", Path: hashPath}}, cli.File{Flag: "DATA", Path: dataPath}); err != nil {
 		return err
 	}
 	data, size, err := verity.OpenData(dataPath)
 	if err != nil {
-		return fileError(dataPath, err)
+		return cli.FileError(dataPath, err)
 	}
 	defer data.Close()
-	out, err := createOutput(hashPath, stdout, true, dataPath)
+	out, err := app.CreateOutput(hashPath, stdout, true, dataPath)
 	if err != nil {
 		return err
 	}
-	res, err := verity.Format(progressReader(data, dataPath), size, out.OS(), p)
+	res, err := verity.Format(app.ProgressReader(data, dataPath), size, out.OS(), p)
 	if err != nil {
 		return verityErr(dataPath, hashPath, err)
 	}
-	if err := outputError(out.Commit()); err != nil {
+	if err := cli.OutputError(out.Commit()); err != nil {
 		return err
 	}
 	if hashPath == "-" {
@@ -195,7 +195,7 @@ func runVerityFormat(args []string, stdout io.Writer) error {
 func printVerity(w io.Writer, res *verity.Result, name, dataDev, hashDev string, asJSON bool) {
 	s := res.Summary(name, dataDev, hashDev)
 	if asJSON {
-		writeJSON(w, s)
+		cli.WriteJSON(w, s)
 		return
 	}
 	line := func(k string, v any) { fmt.Fprintf(w, "%-17s %v\n", k+":", v) }
@@ -217,20 +217,20 @@ func printVerity(w io.Writer, res *verity.Result, name, dataDev, hashDev string,
 }
 
 func runVerityVerify(args []string, stdout io.Writer) error {
-	fs := newFlagSet("verity verify")
+	fs := cli.NewFlagSet("verity verify")
 	v := addVerityFlags(fs, false)
 	asJSON := fs.Bool("json", false, "print the result as a JSON object")
-	addQuietFlag(fs)
-	if err := parseFlags(fs, args, stdout, usageText("verity-verify")); err != nil {
+	app.AddQuietFlag(fs)
+	if err := app.Parse(fs, args, stdout, app.Usage("verity-verify")); err != nil {
 		return err
 	}
 	if fs.NArg() != 3 {
-		return usagef("verity verify takes DATA, HASHFILE and ROOTHASH, got %s", countArgs(fs.NArg()))
+		return cli.Usagef("verity verify takes DATA, HASHFILE and ROOTHASH, got %s", cli.CountArgs(fs.NArg()))
 	}
 	dataPath, hashPath, rootHex := fs.Arg(0), fs.Arg(1), fs.Arg(2)
 	root, err := hex.DecodeString(rootHex)
 	if err != nil {
-		return usagef("ROOTHASH %q: not hex", rootHex)
+		return cli.Usagef("ROOTHASH %q: not hex", rootHex)
 	}
 	var p verity.Params
 	if v.noSuperblock {
@@ -254,15 +254,15 @@ func runVerityVerify(args []string, stdout io.Writer) error {
 		}
 	}
 	if n, _ := verity.DigestSize(p.Algorithm); len(root) != n {
-		return usagef("ROOTHASH has %d bytes, a %s digest %d", len(root), p.Algorithm, n)
+		return cli.Usagef("ROOTHASH has %d bytes, a %s digest %d", len(root), p.Algorithm, n)
 	}
-	res, err := verity.VerifyFile(dataPath, hashPath, root, &p, fileProgress(dataPath))
+	res, err := verity.VerifyFile(dataPath, hashPath, root, &p, app.FileProgress(dataPath))
 	var me *verity.MismatchError
 	if err != nil && !errors.As(err, &me) {
 		return verityErr(dataPath, hashPath, err)
 	}
 	if *asJSON {
-		if err := writeJSON(stdout, verity.Report(dataPath, hashPath, root, &p, res, err)); err != nil {
+		if err := cli.WriteJSON(stdout, verity.Report(dataPath, hashPath, root, &p, res, err)); err != nil {
 			return err
 		}
 	}
@@ -271,7 +271,7 @@ func runVerityVerify(args []string, stdout io.Writer) error {
 			if !*asJSON {
 				fmt.Fprintf(stdout, "root hash mismatch: the tree gives %x, expected %x\n", me.Got, me.Want)
 			}
-			return &checkFailedError{msg: fmt.Sprintf("%s: root hash does not match %s", hashPath, rootHex)}
+			return cli.Failed("%s: root hash does not match %s", hashPath, rootHex)
 		}
 		if !*asJSON {
 			what := fmt.Sprintf("data block %d of %s", me.Block, dataPath)
@@ -280,7 +280,7 @@ func runVerityVerify(args []string, stdout io.Writer) error {
 			}
 			fmt.Fprintf(stdout, "%s: offset %#x: tree level %d does not match %s\n", hashPath, me.HashOffset, me.Level, what)
 		}
-		return &checkFailedError{msg: fmt.Sprintf("%s: hash tree does not match %s", hashPath, dataPath)}
+		return cli.Failed("%s: hash tree does not match %s", hashPath, dataPath)
 	}
 	if !*asJSON {
 		fmt.Fprintf(stdout, "%s: verified %d data blocks of %s, root hash %s\n", hashPath, res.Layout.DataBlocks, dataPath, res.RootHashHex())
