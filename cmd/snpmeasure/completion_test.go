@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/snpmeasure/snpmeasure/internal/cliflags"
 )
 
 // complete runs the bash completion function on a command line whose last
@@ -25,7 +27,7 @@ func complete(t *testing.T, script string, words ...string) []string {
 func shellWords(ws []string) string {
 	q := make([]string, len(ws))
 	for i, w := range ws {
-		q[i] = shellQuote(w)
+		q[i] = cliflags.ShellQuote(w)
 	}
 	return strings.Join(q, " ")
 }

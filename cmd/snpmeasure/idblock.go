@@ -13,6 +13,7 @@ import (
 
 	"github.com/snpmeasure/snpmeasure/idblock"
 	"github.com/snpmeasure/snpmeasure/internal/cli"
+	"github.com/snpmeasure/snpmeasure/internal/cliflags"
 )
 
 func init() {
@@ -49,12 +50,12 @@ func runIDBlock(args []string, stdout, stderr io.Writer) error {
 	if idKeyPath == "" {
 		return cli.Usagef("missing --id-key PEM (a P-384 private key)")
 	}
-	ld, err := parseMeasurementFlag("measurement", *measurement)
+	ld, err := cliflags.Measurement("measurement", *measurement)
 	if err != nil {
 		return err
 	}
 	b := idblock.NewBlock(ld)
-	if b.Policy, err = parseGuestPolicyFlag("policy", *policy); err != nil {
+	if b.Policy, err = cliflags.GuestPolicy("policy", *policy); err != nil {
 		return err
 	}
 	for _, f := range []struct {
@@ -74,7 +75,7 @@ func runIDBlock(args []string, stdout, stderr io.Writer) error {
 		name, val string
 		dst       *uint32
 	}{{"guest-svn", *guestSVN, &b.GuestSVN}, {"version", *blockVersion, &b.Version}} {
-		v, err := parseUint(f.name, f.val)
+		v, err := cliflags.Uint(f.name, f.val)
 		if err != nil {
 			return err
 		}
@@ -128,59 +129,6 @@ func loadIDBlockKey(path string) (*ecdsa.PrivateKey, error) {
 	return idblock.ReadPrivateKey(path)
 }
 
-// parseMeasurementFlag reads a launch measurement given as 96 hex digits
-// or as the base64 of its 48 bytes.
-func parseMeasurementFlag(flag, s string) ([idblock.MeasurementSize]byte, error) {
-	var out [idblock.MeasurementSize]byte
-	t := strings.TrimSpace(s)
-	// As verify and search take it: hex with an optional 0x, or base64.
-	if h := strings.TrimPrefix(strings.TrimPrefix(t, "0x"), "0X"); len(h) == 2*idblock.MeasurementSize {
-		if _, err := hex.Decode(out[:], []byte(h)); err == nil {
-			return out, nil
-		}
-	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(t); err == nil && len(b) == idblock.MeasurementSize {
-			copy(out[:], b)
-			return out, nil
-		}
-	}
-	return out, cli.Usagef("--%s %s: want 96 hex digits or the base64 of 48 bytes", flag, s)
-}
-
-// decodeBase64Flag decodes a base64 flag value of a fixed size; bad data is
-// bad input (exit status 1).
-func decodeBase64Flag(flag, s string, size int) ([]byte, error) {
-	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
-	if err != nil {
-		return nil, fmt.Errorf("--%s: not base64: %w", flag, err)
-	}
-	if len(b) != size {
-		return nil, fmt.Errorf("--%s: %d bytes, want %d", flag, len(b), size)
-	}
-	return b, nil
-}
-
-// splitIDBlockLine reads the first line snp-create-id-block prints:
-// id-block=<base64>,id-auth=<base64>.
-func splitIDBlockLine(s string) (block, auth string, ok bool) {
-	for _, part := range strings.Split(strings.TrimSpace(s), ",") {
-		k, v, found := strings.Cut(part, "=")
-		if !found {
-			return "", "", false
-		}
-		switch {
-		case k == "id-block" && block == "":
-			block = v
-		case k == "id-auth" && auth == "":
-			auth = v
-		default: // an unknown or repeated key
-			return "", "", false
-		}
-	}
-	return block, auth, block != "" && auth != ""
-}
-
 func runIDBlockVerify(args []string, stdout io.Writer) error {
 	fs := cli.NewFlagSet("idblock verify")
 	blockB64 := fs.String("id-block", "", "the ID block, base64 (96 bytes)")
@@ -198,7 +146,7 @@ func runIDBlockVerify(args []string, stdout io.Writer) error {
 			return cli.Usagef("give either 'id-block=...,id-auth=...' or --id-block and --id-auth, not both")
 		}
 		var ok bool
-		if *blockB64, *authB64, ok = splitIDBlockLine(fs.Arg(0)); !ok {
+		if *blockB64, *authB64, ok = cliflags.SplitIDBlockLine(fs.Arg(0)); !ok {
 			return cli.Usagef("argument %q: want id-block=<base64>,id-auth=<base64>", fs.Arg(0))
 		}
 	case *blockB64 == "" || *authB64 == "":
@@ -206,17 +154,17 @@ func runIDBlockVerify(args []string, stdout io.Writer) error {
 	}
 	var want *[idblock.MeasurementSize]byte
 	if *measurement != "" {
-		m, err := parseMeasurementFlag("measurement", *measurement)
+		m, err := cliflags.Measurement("measurement", *measurement)
 		if err != nil {
 			return err
 		}
 		want = &m
 	}
-	rawBlock, err := decodeBase64Flag("id-block", *blockB64, idblock.BlockSize)
+	rawBlock, err := cliflags.Base64("id-block", *blockB64, idblock.BlockSize)
 	if err != nil {
 		return err
 	}
-	rawAuth, err := decodeBase64Flag("id-auth", *authB64, idblock.AuthSize)
+	rawAuth, err := cliflags.Base64("id-auth", *authB64, idblock.AuthSize)
 	if err != nil {
 		return err
 	}

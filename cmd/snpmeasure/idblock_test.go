@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/snpmeasure/snpmeasure/idblock"
+	"github.com/snpmeasure/snpmeasure/internal/cliflags"
 )
 
 const (
@@ -37,7 +38,7 @@ func parseIDBlockOutput(t *testing.T, out string) idbOutput {
 	o.lines = len(lines)
 	o.line1 = lines[0]
 	var ok bool
-	if o.block, o.auth, ok = splitIDBlockLine(lines[0]); !ok || !strings.HasPrefix(lines[0], "id-block=") {
+	if o.block, o.auth, ok = cliflags.SplitIDBlockLine(lines[0]); !ok || !strings.HasPrefix(lines[0], "id-block=") {
 		t.Fatalf("first line %q", lines[0])
 	}
 	for _, l := range lines[1:] {
@@ -359,7 +360,7 @@ func FuzzIDBlockVerify(f *testing.F) {
 	if r.code != 0 {
 		f.Fatal(r.stderr)
 	}
-	blk, auth, _ := splitIDBlockLine(strings.SplitN(r.stdout, "\n", 2)[0])
+	blk, auth, _ := cliflags.SplitIDBlockLine(strings.SplitN(r.stdout, "\n", 2)[0])
 	f.Add(blk, auth)
 	f.Add("", "")
 	f.Add(blk, strings.Repeat("A", 5464))

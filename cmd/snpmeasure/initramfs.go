@@ -14,6 +14,7 @@ import (
 
 	"github.com/snpmeasure/snpmeasure/initramfs"
 	"github.com/snpmeasure/snpmeasure/internal/cli"
+	"github.com/snpmeasure/snpmeasure/internal/cliflags"
 	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/outfile"
 	"github.com/spf13/pflag"
@@ -48,7 +49,8 @@ func runInitramfsBuild(args []string, stdout io.Writer) error {
 	mtime := bfs.String("mtime", "", "modification time of every entry, seconds since the epoch (default $SOURCE_DATE_EPOCH, else 0)")
 	measureToo := bfs.Bool("measure", false, "also print the launch measurement with the archive as --initrd (takes the measure flags)")
 	mfs := cli.NewFlagSet("measure")
-	mo := addMeasureFlags(mfs)
+	mo := cliflags.AddMeasure(mfs)
+	app.AddQuietFlag(mfs)
 	fs := cli.NewFlagSet("initramfs build")
 	fs.AddFlagSet(bfs)
 	fs.AddFlagSet(mfs)
@@ -87,14 +89,14 @@ func runInitramfsBuild(args []string, stdout io.Writer) error {
 		if mfs.Changed("initrd") {
 			return cli.Usagef("--initrd is the archive being built: leave it out with --measure")
 		}
-		if mo.kernel == "" && mo.mode != "" && mo.mode != string(measure.OVMFHash) {
+		if mo.Kernel == "" && mo.Mode != "" && mo.Mode != string(measure.OVMFHash) {
 			return cli.Usagef("--measure needs --kernel: the archive is measured as the initrd of a --kernel boot")
 		}
-		mo.initrd = *output
-		if outfile.SameFile(mo.trace, *output) || (mo.trace != "" && mo.trace == *output) {
-			return cli.Usagef("--trace %s is also the -o output", mo.trace)
+		mo.Initrd = *output
+		if outfile.SameFile(mo.Trace, *output) || (mo.Trace != "" && mo.Trace == *output) {
+			return cli.Usagef("--trace %s is also the -o output", mo.Trace)
 		}
-		if cfg, err = mo.config(); err != nil { // check the measure flags before the build
+		if cfg, err = mo.Config(); err != nil { // check the measure flags before the build
 			return err
 		}
 	}
@@ -112,7 +114,7 @@ func runInitramfsBuild(args []string, stdout io.Writer) error {
 	for _, src := range b.Sources() {
 		srcs = append(srcs, cli.File{Flag: "SRC file", Path: src})
 	}
-	inputs := append(srcs, mo.inputs()...)
+	inputs := append(srcs, mo.Inputs()...)
 	if err := cli.CheckOutputs([]cli.File{{Flag: "-o", Path: *output}}, inputs...); err != nil {
 		return err
 	}
@@ -134,7 +136,7 @@ func runInitramfsBuild(args []string, stdout io.Writer) error {
 	if cfg != nil {
 		// The archive takes its name only when the measurement succeeded too.
 		cfg.InitrdHash = &sum
-		if res, err = measure.Measure(context.Background(), cfg, mo.measureOptionsFor()); err != nil {
+		if res, err = measure.Measure(context.Background(), cfg, measureOpts(mo)); err != nil {
 			return err
 		}
 	}
@@ -146,7 +148,7 @@ func runInitramfsBuild(args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "sha256:%s  %s\n", sum, *output)
 	if res != nil {
-		return mo.write(cfg, res, stdout)
+		return writeMeasurement(mo, cfg, res, stdout)
 	}
 	return nil
 }
@@ -154,7 +156,7 @@ func runInitramfsBuild(args []string, stdout io.Writer) error {
 // buildMTime resolves --mtime, then SOURCE_DATE_EPOCH, then 0.
 func buildMTime(fs *pflag.FlagSet, flag string) (uint32, error) {
 	if fs.Changed("mtime") {
-		v, err := parseUint("mtime", flag)
+		v, err := cliflags.Uint("mtime", flag)
 		if err != nil {
 			return 0, err
 		}

@@ -11,10 +11,10 @@ import (
 
 	"github.com/snpmeasure/snpmeasure/idblock"
 	"github.com/snpmeasure/snpmeasure/internal/cli"
+	"github.com/snpmeasure/snpmeasure/internal/cliflags"
 	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/qemu"
 	"github.com/snpmeasure/snpmeasure/vmsa"
-	"github.com/spf13/pflag"
 )
 
 func init() {
@@ -28,7 +28,8 @@ type qemuArgsOptions struct {
 
 func runQemuArgs(args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("qemu-args")
-	o := addMeasureFlags(fs)
+	o := cliflags.AddMeasure(fs)
+	app.AddQuietFlag(fs)
 	var q qemuArgsOptions
 	fs.StringVar(&q.policy, "policy", fmt.Sprintf("%#x", idblock.DefaultPolicy), "guest policy; with --id-block, the ID block's policy unless given")
 	fs.StringVar(&q.idBlock, "id-block", "", "ID block, base64 (from 'snpmeasure idblock'); checked against the measurement")
@@ -44,7 +45,7 @@ func runQemuArgs(args []string, stdout, stderr io.Writer) error {
 	}
 	fs.Lookup("mode").Usage = "guest mode: only snp"
 	fs.Lookup("mode").DefValue = string(measure.SNP)
-	if err := app.Parse(fs, args, stdout, qemuArgsUsage); err != nil {
+	if err := app.Parse(fs, args, stdout, app.Usage("qemu-args")); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -56,15 +57,15 @@ func runQemuArgs(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if !fs.Changed("mode") {
-		o.mode = string(measure.SNP)
+		o.Mode = string(measure.SNP)
 	}
-	if o.igvm != "" && !fs.Changed("igvm-loader") {
-		o.igvmLoader = "qemu" // the measurement QEMU makes
+	if o.IGVM != "" && !fs.Changed("igvm-loader") {
+		o.IGVMLoader = "qemu" // the measurement QEMU makes
 	}
-	if o.igvm != "" && o.igvmLoader != "qemu" {
-		return cli.Usagef("--igvm-loader %s: qemu-args prints what QEMU measures (--igvm-loader qemu)", o.igvmLoader)
+	if o.IGVM != "" && o.IGVMLoader != "qemu" {
+		return cli.Usagef("--igvm-loader %s: qemu-args prints what QEMU measures (--igvm-loader qemu)", o.IGVMLoader)
 	}
-	o.fs = fs
+	o.FS = fs
 	cl, measured, err := q.commandLine(o)
 	if err != nil {
 		return err
@@ -77,20 +78,20 @@ func runQemuArgs(args []string, stdout, stderr io.Writer) error {
 
 // commandLine turns the flags into a qemu.Launch, checks it, measures it
 // and builds the command line.
-func (q *qemuArgsOptions) commandLine(o *measureOptions) (*qemu.CommandLine, []byte, error) {
+func (q *qemuArgsOptions) commandLine(o *cliflags.Measure) (*qemu.CommandLine, []byte, error) {
 	if q.style != "shell" && q.style != "argv" {
 		return nil, nil, cli.Usagef("--style %q: want shell or argv", q.style)
 	}
-	switch o.mode {
+	switch o.Mode {
 	case string(measure.SNP):
 	case string(measure.SVSM):
 		return nil, nil, cli.Usagef("--mode snp:svsm: refusing: upstream QEMU has no launch path that matches this measurement (COCONUT-SVSM guests are launched from IGVM files, measured differently)")
 	case string(measure.OVMFHash):
 		return nil, nil, cli.Usagef("--mode snp:ovmf-hash is a firmware digest, not a launch")
 	case string(measure.SEV), string(measure.SEVES):
-		return nil, nil, cli.Usagef("--mode %s: qemu-args prints SEV-SNP launches only (--mode snp)", o.mode)
+		return nil, nil, cli.Usagef("--mode %s: qemu-args prints SEV-SNP launches only (--mode snp)", o.Mode)
 	default:
-		return nil, nil, cli.Usagef("--mode %q: qemu-args needs --mode snp", o.mode)
+		return nil, nil, cli.Usagef("--mode %q: qemu-args needs --mode snp", o.Mode)
 	}
 	qv, err := qemu.ParseVersion(q.qemuVer)
 	if err != nil {
@@ -100,37 +101,37 @@ func (q *qemuArgsOptions) commandLine(o *measureOptions) (*qemu.CommandLine, []b
 	if err != nil {
 		return nil, nil, qemuErr(err)
 	}
-	c, err := o.config()
+	c, err := o.Config()
 	if err != nil {
 		return nil, nil, err
 	}
 	l := &qemu.Launch{
-		Firmware: o.ovmf, Kernel: o.kernel, Initrd: o.initrd, Append: o.appendArg, IGVM: o.igvm,
+		Firmware: o.OVMF, Kernel: o.Kernel, Initrd: o.Initrd, Append: o.Append, IGVM: o.IGVM,
 		VCPUs: c.VCPUs, Signature: c.Signature, GuestFeatures: c.GuestFeatures,
 		VMM: c.VMM, MemoryMiB: mem, LegacyKVM: c.KVMInit == vmsa.KVMLegacy,
 	}
-	if o.vcpuType != "" && !o.fs.Changed("vcpu-sig") && !o.fs.Changed("vcpu-family") {
-		l.CPUModel = o.vcpuType
+	if o.VCPUType != "" && !o.FS.Changed("vcpu-sig") && !o.FS.Changed("vcpu-family") {
+		l.CPUModel = o.VCPUType
 	}
-	if l.Policy, err = parseGuestPolicyFlag("policy", q.policy); err != nil {
+	if l.Policy, err = cliflags.GuestPolicy("policy", q.policy); err != nil {
 		return nil, nil, err
 	}
 	if (q.idBlock == "") != (q.idAuth == "") {
 		return nil, nil, cli.Usagef("--id-block and --id-auth go together")
 	}
 	if q.idBlock != "" {
-		if l.IDBlock, err = decodeBase64Flag("id-block", q.idBlock, idblock.BlockSize); err != nil {
+		if l.IDBlock, err = cliflags.Base64("id-block", q.idBlock, idblock.BlockSize); err != nil {
 			return nil, nil, err
 		}
-		if l.IDAuth, err = decodeBase64Flag("id-auth", q.idAuth, idblock.AuthSize); err != nil {
+		if l.IDAuth, err = cliflags.Base64("id-auth", q.idAuth, idblock.AuthSize); err != nil {
 			return nil, nil, err
 		}
-		if blk, err := idblock.ParseBlock(l.IDBlock); err == nil && !o.fs.Changed("policy") {
+		if blk, err := idblock.ParseBlock(l.IDBlock); err == nil && !o.FS.Changed("policy") {
 			l.Policy = blk.Policy
 		}
 	}
 	if q.hostData != "" {
-		if l.HostData, err = verifyBytesFlag("host-data", q.hostData); err != nil {
+		if l.HostData, err = cliflags.ReportField("host-data", q.hostData); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -138,7 +139,7 @@ func (q *qemuArgsOptions) commandLine(o *measureOptions) (*qemu.CommandLine, []b
 	if err := l.Check(qv); err != nil {
 		return nil, nil, qemuErr(err)
 	}
-	res, err := measure.Measure(context.Background(), c, o.measureOptionsFor())
+	res, err := measure.Measure(context.Background(), c, measureOpts(o))
 	defer res.Close()
 	if err != nil {
 		return nil, nil, err // names the file and what it cannot do
@@ -180,41 +181,13 @@ func printQemuArgs(w io.Writer, style, binary string, cl *qemu.CommandLine, meas
 	for _, n := range cl.Notes {
 		fmt.Fprintf(w, "# %s\n", n)
 	}
-	fmt.Fprint(w, qemuShellQuote(binary))
+	fmt.Fprint(w, cliflags.ShellQuote(binary))
 	for i := 0; i < len(cl.Args); i++ {
-		fmt.Fprint(w, " \\\n  ", qemuShellQuote(cl.Args[i]))
+		fmt.Fprint(w, " \\\n  ", cliflags.ShellQuote(cl.Args[i]))
 		if strings.HasPrefix(cl.Args[i], "-") && i+1 < len(cl.Args) && !strings.HasPrefix(cl.Args[i+1], "-") {
-			fmt.Fprint(w, " ", qemuShellQuote(cl.Args[i+1]))
+			fmt.Fprint(w, " ", cliflags.ShellQuote(cl.Args[i+1]))
 			i++
 		}
 	}
 	fmt.Fprintln(w)
-}
-
-// qemuShellQuote quotes s for a POSIX shell when it needs it.
-func qemuShellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func qemuArgsUsage(w io.Writer, fs *pflag.FlagSet) {
-	fmt.Fprintln(w, "Usage: snpmeasure qemu-args --ovmf FILE --vcpus N --vcpu-type TYPE [--kernel F --initrd F --append S]")
-	fmt.Fprintln(w, "                            [--id-block B64 --id-auth B64] [--host-data B64] [flags]")
-	fmt.Fprintln(w, "\nPrints the QEMU command line that launches exactly the measured SEV-SNP configuration")
-	fmt.Fprintln(w, "(upstream QEMU 9.1 to 11.x on a host with upstream KVM SNP support, Linux 6.11+),")
-	fmt.Fprintln(w, "with the expected measurement as a comment. It prints only properties and -cpu models")
-	fmt.Fprintln(w, "that --qemu-version has, and refuses what QEMU cannot launch as measured: a kernel with")
-	fmt.Fprintln(w, "firmware lacking the SEV hash table or SNP_KERNEL_HASHES section, --vmm-type ec2/gce,")
-	fmt.Fprintln(w, "guest features other than 0x1 (no QEMU property sets DebugSwap or Secure TSC), a -cpu")
-	fmt.Fprintln(w, "model the version lacks, --memory beyond 978G, --mode snp:svsm. --id-block must hold the")
-	fmt.Fprintln(w, "measurement and the policy; its signatures are checked. --mode defaults to snp.")
-	fmt.Fprintln(w, "\nFlags:")
-	fmt.Fprint(w, fs.FlagUsages())
-	fmt.Fprintln(w, "\nExample:")
-	fmt.Fprintln(w, "  snpmeasure qemu-args --ovmf OVMF.amdsev.fd --vcpus 4 --vcpu-type EPYC-Genoa \\")
-	fmt.Fprintln(w, "    --kernel vmlinuz --initrd initrd.img --append 'console=ttyS0'")
-	fmt.Fprintln(w, "\nExit status: 0 ok, 1 bad input or firmware that cannot launch it, 2 bad usage or a refused")
-	fmt.Fprintln(w, "configuration, 3 the ID block does not match the measurement or its signatures fail.")
 }

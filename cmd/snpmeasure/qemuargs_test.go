@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/snpmeasure/snpmeasure/idblock"
+	"github.com/snpmeasure/snpmeasure/internal/cliflags"
 	"github.com/snpmeasure/snpmeasure/internal/qemutest"
 	"github.com/snpmeasure/snpmeasure/qemu"
 )
@@ -132,8 +133,8 @@ func TestQemuArgsShellQuoting(t *testing.T) {
 		t.Errorf("output:\n%s", r.stdout)
 	}
 	for in, want := range map[string]string{"": "''", "a,b=c/d.e": "a,b=c/d.e", "x y": "'x y'", "it's": `'it'\''s'`} {
-		if got := qemuShellQuote(in); got != want {
-			t.Errorf("qemuShellQuote(%q) = %s, want %s", in, got, want)
+		if got := cliflags.ShellQuote(in); got != want {
+			t.Errorf("cliflags.ShellQuote(%q) = %s, want %s", in, got, want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/snpmeasure/snpmeasure/internal/cli"
+	"github.com/snpmeasure/snpmeasure/internal/cliflags"
 	"github.com/snpmeasure/snpmeasure/refvalues"
 )
 
@@ -16,11 +17,12 @@ func init() {
 
 // refvaluesDefaults are the ranged flag defaults of refvalues; --vcpus has
 // none and must be given.
-var refvaluesDefaults = spaceDefaults{vcpus: "", vcpuTypes: "all", vmmTypes: "QEMU", guestFeatures: "0x1", kvmInits: "init2"}
+var refvaluesDefaults = cliflags.SpaceDefaults{VCPUs: "", VCPUTypes: "all", VMMTypes: "QEMU", GuestFeatures: "0x1", KVMInits: "init2"}
 
 func runRefvalues(args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("refvalues")
-	o := addSpaceFlags(fs, refvaluesDefaults)
+	o := cliflags.AddSpace(fs, refvaluesDefaults)
+	app.AddQuietFlag(fs)
 	format := fs.String("format", refvalues.FormatJSON, "output format: "+strings.Join(refvalues.Formats, ", "))
 	output := fs.StringP("output", "o", "-", "write to this file (atomically), - for standard output")
 	policy := fs.String("policy", "", "guest policy of the launch, e.g. 0x30000: adds policy reference values (json, rvps, corim)")
@@ -31,7 +33,7 @@ func runRefvalues(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return cli.Usagef("unexpected argument %q", fs.Arg(0))
 	}
-	if !fs.Changed("vcpus") && (o.igvm == "" || o.igvmLoader == "qemu") {
+	if !fs.Changed("vcpus") && (o.IGVM == "" || o.IGVMLoader == "qemu") {
 		return cli.Usagef("missing --vcpus (counts and ranges, e.g. 1-64,96)")
 	}
 	if !slices.Contains(refvalues.Formats, *format) {
@@ -49,23 +51,23 @@ func runRefvalues(args []string, stdout, stderr io.Writer) error {
 	}
 	var pol *refvalues.Hex
 	if fs.Changed("policy") {
-		v, err := parseGuestPolicyFlag("policy", *policy)
+		v, err := cliflags.GuestPolicy("policy", *policy)
 		if err != nil {
 			return err
 		}
 		h := refvalues.Hex(v)
 		pol = &h
 	}
-	s, c, err := o.parseSpace()
+	s, c, err := o.Parse()
 	if err != nil {
 		return err
 	}
-	printNotes(stderr, o.notes)
-	inputs := []cli.File{{Flag: "--ovmf", Path: o.ovmf}, {Flag: "--kernel", Path: o.kernel}, {Flag: "--initrd", Path: o.initrd}, {Flag: "--igvm", Path: o.igvm}}
+	cli.PrintNotes(stderr, o.Notes)
+	inputs := []cli.File{{Flag: "--ovmf", Path: o.OVMF}, {Flag: "--kernel", Path: o.Kernel}, {Flag: "--initrd", Path: o.Initrd}, {Flag: "--igvm", Path: o.IGVM}}
 	if err := cli.CheckOutputs([]cli.File{{Flag: "-o", Path: *output}}, inputs...); err != nil {
 		return err
 	}
-	in, err := o.open(c, true)
+	in, err := openSpace(c, true)
 	if err != nil {
 		return err
 	}
@@ -81,16 +83,4 @@ func runRefvalues(args []string, stdout, stderr io.Writer) error {
 		}
 		return doc.Encode(w, *format)
 	})
-}
-
-// parseGuestPolicyFlag parses an SEV-SNP guest policy; bit 17 is reserved and must be 1.
-func parseGuestPolicyFlag(flag, s string) (uint64, error) {
-	v, err := parseUint(flag, s)
-	if err != nil {
-		return 0, err
-	}
-	if v&refvalues.PolicyReserved1 == 0 {
-		return 0, cli.Usagef("--%s %s: bit 17 is reserved and must be 1 (e.g. 0x30000)", flag, s)
-	}
-	return v, nil
 }

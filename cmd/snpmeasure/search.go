@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/snpmeasure/snpmeasure/internal/cli"
+	"github.com/snpmeasure/snpmeasure/internal/cliflags"
 	"github.com/snpmeasure/snpmeasure/launchdigest"
 	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/report"
-	"github.com/snpmeasure/snpmeasure/vmsa"
 )
 
 func init() {
@@ -18,8 +17,8 @@ func init() {
 }
 
 // searchDefaults is the space searched unless flags narrow it.
-var searchDefaults = spaceDefaults{vcpus: "1-512", vcpuTypes: "all", vmmTypes: "all",
-	guestFeatures: "0x1,0x21,0x201,0x221", kvmInits: "init2,legacy"}
+var searchDefaults = cliflags.SpaceDefaults{VCPUs: "1-512", VCPUTypes: "all", VMMTypes: "all",
+	GuestFeatures: "0x1,0x21,0x201,0x221", KVMInits: "init2,legacy"}
 
 type searchOptions struct {
 	report, reportFormat, measurement string
@@ -32,7 +31,8 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&so.report, "report", "", "attestation report whose MEASUREMENT to explain (binary, hex or base64)")
 	fs.StringVar(&so.reportFormat, "report-format", "auto", "report encoding: auto (detect), bin, hex or base64")
 	fs.StringVar(&so.measurement, "measurement", "", "measurement to explain (hex or base64), instead of --report")
-	o := addSpaceFlags(fs, searchDefaults)
+	o := cliflags.AddSpace(fs, searchDefaults)
+	app.AddQuietFlag(fs)
 	fs.BoolVar(&so.json, "json", false, "print the matches as a JSON array")
 	if err := app.Parse(fs, args, stdout, app.Usage("search")); err != nil {
 		return err
@@ -54,14 +54,14 @@ type searchMatch struct {
 	Measurement   string `json:"measurement"`
 }
 
-func (so *searchOptions) run(o *spaceOptions, stdout, stderr io.Writer) error {
+func (so *searchOptions) run(o *cliflags.Space, stdout, stderr io.Writer) error {
 	var target []byte
 	var source string
 	switch {
 	case so.report != "" && so.measurement != "":
 		return cli.Usagef("--report and --measurement both give the measurement: use one")
 	case so.measurement != "":
-		m, err := verifyBytesFlag("measurement", so.measurement)
+		m, err := cliflags.ReportField("measurement", so.measurement)
 		if err != nil {
 			return err
 		}
@@ -73,11 +73,11 @@ func (so *searchOptions) run(o *spaceOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return cli.Usagef("--report-format: %v", err)
 	}
-	s, c, err := o.parseSpace()
+	s, c, err := o.Parse()
 	if err != nil {
 		return err
 	}
-	printNotes(stderr, o.notes)
+	cli.PrintNotes(stderr, o.Notes)
 	if target == nil {
 		rep, err := readReportArg(so.report, format)
 		if err != nil {
@@ -85,7 +85,7 @@ func (so *searchOptions) run(o *spaceOptions, stdout, stderr io.Writer) error {
 		}
 		target, source = rep.Measurement[:], so.report
 	}
-	in, err := o.open(c, false)
+	in, err := openSpace(c, false)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (so *searchOptions) run(o *spaceOptions, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func printSearchMatches(w io.Writer, o *spaceOptions, want launchdigest.Digest, source string, s *measure.Space, matches []measure.Point) {
+func printSearchMatches(w io.Writer, o *cliflags.Space, want launchdigest.Digest, source string, s *measure.Space, matches []measure.Point) {
 	if len(matches) == 0 {
 		fmt.Fprintf(w, "no configuration matches measurement %s (%s)\n", want, source)
 		fmt.Fprintf(w, "searched: %s\n", s)
@@ -133,7 +133,7 @@ func printSearchMatches(w io.Writer, o *spaceOptions, want launchdigest.Digest, 
 		}
 		fmt.Fprintf(w, "\nvcpus=%d vcpu-type=%s vcpu-sig=%#x vmm-type=%s guest-features=%#x kvm-init=%s\n",
 			p.VCPUs, name, p.CPU.Signature, p.VMM, p.GuestFeatures, p.KVMInit)
-		fmt.Fprintf(w, "  %s\n", searchCommandLine(o, p))
+		fmt.Fprintf(w, "  %s\n", o.CommandLine(p))
 	}
 	if ambiguousTypes(matches) {
 		fmt.Fprintln(w, "\nSeveral vCPU types give the same VMSA: QEMU records only the vCPU signature, ec2 nothing of")
@@ -152,74 +152,7 @@ func ambiguousTypes(ms []measure.Point) bool {
 	return false
 }
 
-// searchCommandLine is the measure command that reproduces a match.
-func searchCommandLine(o *spaceOptions, p measure.Point) string {
-	if o.igvm != "" {
-		args := []string{"snpmeasure", "measure", "--mode", "snp", "--igvm", o.igvm}
-		if o.igvmLoader == "qemu" {
-			args = append(args, "--igvm-loader", "qemu", "--vcpus", fmt.Sprint(p.VCPUs), "--vcpu-sig", fmt.Sprintf("%#x", p.CPU.Signature))
-			if p.CPU.Name != "" {
-				args[len(args)-2], args[len(args)-1] = "--vcpu-type", p.CPU.Name
-			}
-		}
-		for _, f := range []struct {
-			on   bool
-			flag string
-		}{{o.nativeZero, "-n"}, {o.checkKVM, "-c"}, {o.ignoreUnhandled, "--ignore-unhandled-parameters"}} {
-			if f.on {
-				args = append(args, f.flag)
-			}
-		}
-		return strings.Join(quoteAll(args), " ")
-	}
-	args := []string{"snpmeasure", "measure", "--mode", "snp", "--ovmf", o.ovmf}
-	if o.ovmfHash != "" {
-		args = append(args, "--snp-ovmf-hash", o.ovmfHash)
-	}
-	if o.kernel != "" {
-		args = append(args, "--kernel", o.kernel)
-		if o.initrd != "" {
-			args = append(args, "--initrd", o.initrd)
-		}
-		if o.fs.Changed("append") {
-			args = append(args, "--append", o.appendArg)
-		}
-	}
-	args = append(args, "--vcpus", fmt.Sprint(p.VCPUs))
-	if p.CPU.Name != "" {
-		args = append(args, "--vcpu-type", p.CPU.Name)
-	} else {
-		args = append(args, "--vcpu-sig", fmt.Sprintf("%#x", p.CPU.Signature))
-	}
-	if p.VMM != vmsa.QEMU {
-		args = append(args, "--vmm-type", p.VMM.String())
-	}
-	args = append(args, "--guest-features", fmt.Sprintf("%#x", p.GuestFeatures))
-	if p.KVMInit != vmsa.KVMInit2 {
-		args = append(args, "--kvm-init", p.KVMInit.String())
-	}
-	return strings.Join(quoteAll(args), " ")
-}
-
-// quoteAll quotes words for a POSIX shell.
-func quoteAll(args []string) []string {
-	for i, a := range args {
-		args[i] = shellQuote(a)
-	}
-	return args
-}
-
-// shellQuote quotes a word for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// printNotes prints notes about the command line on stderr.
-func printNotes(stderr io.Writer, notes []string) {
-	for _, n := range notes {
-		fmt.Fprintf(stderr, "snpmeasure: note: %s\n", n)
-	}
+// openSpace reads and hashes the inputs of a space once.
+func openSpace(c *measure.Config, fileDigests bool) (*measure.Inputs, error) {
+	return measure.Open(context.Background(), c, &measure.Options{Progress: app.Progress(), FileDigests: fileDigests})
 }

@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/snpmeasure/snpmeasure/internal/cli"
+	"github.com/snpmeasure/snpmeasure/internal/cliflags"
 	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/verity"
-	"github.com/spf13/pflag"
 )
 
 func init() {
@@ -32,95 +31,6 @@ func runVerity(args []string, stdout, stderr io.Writer) error {
 		return cli.ErrHelp
 	}
 	return cli.Usagef("unknown verity subcommand %q (want format or verify)", args[0])
-}
-
-// verityFlags are the tree parameters shared by format and verify.
-type verityFlags struct {
-	hash          string
-	format        uint32
-	dataBlockSize uint32
-	hashBlockSize uint32
-	dataBlocks    uint64
-	salt          string
-	uuid          string
-	noSuperblock  bool
-}
-
-func addVerityFlags(fs *pflag.FlagSet, format bool) *verityFlags {
-	v := &verityFlags{}
-	fs.StringVar(&v.hash, "hash", "sha256", "hash `ALG`orithm: sha256, sha1 or sha512")
-	fs.Uint32Var(&v.format, "format", verity.HashTypeNormal, "hash format `N`: 1 (normal) or 0 (Chrome OS)")
-	fs.Uint32Var(&v.dataBlockSize, "data-block-size", verity.DefaultBlockSize, "data block size in `BYTES` (power of two, 512 to 524288)")
-	fs.Uint32Var(&v.hashBlockSize, "hash-block-size", verity.DefaultBlockSize, "hash block size in `BYTES` (power of two, 512 to 524288)")
-	fs.Uint64Var(&v.dataBlocks, "data-blocks", 0, "`N`umber of data blocks to cover (default: every whole block of DATA)")
-	if format {
-		fs.StringVar(&v.salt, "salt", "", "salt as `HEX`, '-' for none (default: 32 random bytes)")
-		fs.StringVar(&v.uuid, "uuid", "", "superblock `UUID` (default: random)")
-		fs.BoolVar(&v.noSuperblock, "no-superblock", false, "write no superblock: the tree starts at offset 0")
-	} else {
-		fs.StringVar(&v.salt, "salt", "", "salt as `HEX`, '-' for none (with --no-superblock)")
-		fs.BoolVar(&v.noSuperblock, "no-superblock", false, "HASHFILE has no superblock: take the parameters from the flags")
-	}
-	return v
-}
-
-// params turns the flags into tree parameters over base.
-func (v *verityFlags) params(fs *pflag.FlagSet, base verity.Params) (verity.Params, error) {
-	p := base
-	if fs.Changed("hash") || p.Algorithm == "" {
-		p.Algorithm = strings.ToLower(v.hash)
-	}
-	if fs.Changed("format") || base.Algorithm == "" {
-		p.HashType = v.format
-	}
-	if fs.Changed("data-block-size") || p.DataBlockSize == 0 {
-		p.DataBlockSize = v.dataBlockSize
-	}
-	if fs.Changed("hash-block-size") || p.HashBlockSize == 0 {
-		p.HashBlockSize = v.hashBlockSize
-	}
-	if fs.Changed("data-blocks") {
-		p.DataBlocks = v.dataBlocks
-	}
-	if fs.Changed("salt") {
-		switch v.salt {
-		case "-", "":
-			p.Salt = nil
-		default:
-			s, err := hex.DecodeString(v.salt)
-			if err != nil {
-				return p, cli.Usagef("--salt %q: not hex", v.salt)
-			}
-			p.Salt = s
-		}
-	}
-	if fs.Changed("uuid") {
-		u, err := verity.ParseUUID(v.uuid)
-		if err != nil {
-			return p, cli.Usagef("--uuid: %v", err)
-		}
-		p.UUID = u
-	}
-	p.NoSuperblock = v.noSuperblock
-	if err := p.Validate(); err != nil {
-		var pe *verity.ParamError
-		if errors.As(err, &pe) {
-			if flag, ok := paramFlags[pe.Field]; ok {
-				return p, cli.Usagef("--%s: %s", flag, pe.Msg)
-			}
-		}
-		return p, cli.Usagef("%v", err)
-	}
-	return p, nil
-}
-
-// paramFlags maps verity.ParamError fields to flags.
-var paramFlags = map[string]string{
-	"hash type":       "format",
-	"hash algorithm":  "hash",
-	"data block size": "data-block-size",
-	"hash block size": "hash-block-size",
-	"salt":            "salt",
 }
 
 // verityErr rewrites library errors to name the file they are about.
@@ -145,7 +55,7 @@ func verityErr(dataPath, hashPath string, err error) error {
 
 func runVerityFormat(args []string, stdout io.Writer) error {
 	fs := cli.NewFlagSet("verity format")
-	v := addVerityFlags(fs, true)
+	v := cliflags.AddVerity(fs, true)
 	dataDev := fs.String("data-device", "/dev/vda", "data device `NAME` the guest kernel sees (for the printed command line)")
 	hashDev := fs.String("hash-device", "/dev/vdb", "hash device `NAME` the guest kernel sees (for the printed command line)")
 	name := fs.String("name", "vroot", "device-mapper `NAME` in the printed dm-mod.create")
@@ -161,7 +71,7 @@ func runVerityFormat(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := v.params(fs, base)
+	p, err := v.Params(fs, base)
 	if err != nil {
 		return err
 	}
@@ -218,7 +128,7 @@ func printVerity(w io.Writer, res *verity.Result, name, dataDev, hashDev string,
 
 func runVerityVerify(args []string, stdout io.Writer) error {
 	fs := cli.NewFlagSet("verity verify")
-	v := addVerityFlags(fs, false)
+	v := cliflags.AddVerity(fs, false)
 	asJSON := fs.Bool("json", false, "print the result as a JSON object")
 	app.AddQuietFlag(fs)
 	if err := app.Parse(fs, args, stdout, app.Usage("verity-verify")); err != nil {
@@ -233,8 +143,8 @@ func runVerityVerify(args []string, stdout io.Writer) error {
 		return cli.Usagef("ROOTHASH %q: not hex", rootHex)
 	}
 	var p verity.Params
-	if v.noSuperblock {
-		if p, err = v.params(fs, verity.Params{}); err != nil {
+	if v.NoSuperblock {
+		if p, err = v.Params(fs, verity.Params{}); err != nil {
 			return err
 		}
 	} else {
@@ -247,8 +157,8 @@ func runVerityVerify(args []string, stdout io.Writer) error {
 			return fmt.Errorf("%s: superblock: %w", hashPath, err)
 		}
 		// Explicit parameters must agree with the superblock.
-		if anyChanged(fs, "hash", "format", "data-block-size", "hash-block-size", "data-blocks", "salt") {
-			if p, err = v.params(fs, p); err != nil {
+		if cliflags.AnyChanged(fs, "hash", "format", "data-block-size", "hash-block-size", "data-blocks", "salt") {
+			if p, err = v.Params(fs, p); err != nil {
 				return err
 			}
 		}
@@ -286,15 +196,6 @@ func runVerityVerify(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%s: verified %d data blocks of %s, root hash %s\n", hashPath, res.Layout.DataBlocks, dataPath, res.RootHashHex())
 	}
 	return nil
-}
-
-func anyChanged(fs *pflag.FlagSet, names ...string) bool {
-	for _, n := range names {
-		if fs.Changed(n) {
-			return true
-		}
-	}
-	return false
 }
 
 func readSuperblock(hashPath string) (*verity.Superblock, error) {

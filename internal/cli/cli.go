@@ -335,3 +335,10 @@ func (a *App) OpenInput(name string) (io.ReadCloser, error) {
 	f, _, err := measure.OpenInput(name)
 	return f, err
 }
+
+// PrintNotes prints notes about the command line on stderr.
+func PrintNotes(stderr io.Writer, notes []string) {
+	for _, n := range notes {
+		fmt.Fprintf(stderr, "snpmeasure: note: %s\n", n)
+	}
+}
