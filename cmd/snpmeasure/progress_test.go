@@ -1,39 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/snpmeasure/snpmeasure/internal/cli"
+	"github.com/snpmeasure/snpmeasure/internal/testtool"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // fakeTerminal makes stderr look like a terminal (or not) and captures the
 // progress output for the rest of the test.
-func fakeTerminal(t *testing.T, tty bool) *syncBuffer {
+func fakeTerminal(t *testing.T, tty bool) *testtool.SyncBuffer {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &testtool.SyncBuffer{}
 	oldTTY, oldOut, oldQuiet := app.IsTerminal, app.ProgressOut, app.Quiet
 	app.IsTerminal = func(*os.File) bool { return tty }
 	app.ProgressOut = out

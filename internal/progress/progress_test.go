@@ -1,29 +1,12 @@
 package progress
 
 import (
-	"bytes"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/snpmeasure/snpmeasure/internal/testtool"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // lastFrame returns the text of the last line drawn in out.
 func lastFrame(out string) string {
@@ -32,7 +15,7 @@ func lastFrame(out string) string {
 }
 
 func TestProgressBar(t *testing.T) {
-	out := &syncBuffer{}
+	out := &testtool.SyncBuffer{}
 	l := &Line{Out: out}
 	const size = 100 << 20
 	p := l.Add("/some/dir/initrd.img", size)
@@ -69,7 +52,7 @@ func TestProgressBar(t *testing.T) {
 // TestProgressConcurrent hashes two files at once: one line shows both,
 // and it is erased when both are done (run with -race).
 func TestProgressConcurrent(t *testing.T) {
-	out := &syncBuffer{}
+	out := &testtool.SyncBuffer{}
 	l := &Line{Out: out}
 	a := l.Add("kernel", 64<<20)
 	b := l.Add("initrd", 192<<20)
