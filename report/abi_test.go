@@ -311,6 +311,14 @@ func TestCertTableGUIDOrder(t *testing.T) {
 
 func TestParseTrailingZeros(t *testing.T) {
 	raw := readTestFile(t, realReport)
+	for _, end := range []string{"\n", "\r\n", " \n"} {
+		if r, err := Parse(append(bytes.Clone(raw), end...)); err != nil || len(r.Certs) != 0 {
+			t.Errorf("report + %q: %v", end, err)
+		}
+	}
+	if _, err := Parse(append(bytes.Clone(raw), "\nx"...)); err == nil {
+		t.Error("report + a line end and text: parsed")
+	}
 	for _, n := range []int{1, 23, 24, 4096} {
 		r, err := Parse(append(bytes.Clone(raw), make([]byte, n)...))
 		if err != nil {

@@ -286,7 +286,12 @@ func TestAttacks(t *testing.T) {
 		{name: "Milan report, fmc component", raw: good, opts: func(o *report.Options) { o.Expect.MinTCB = mustTCBMin(t, "fmc=0") },
 			failed: "min-tcb", actual: "Milan has no fmc component"},
 		{name: "Turin report signed, Milan VCEK names", raw: reporttest.Sign(t, reporttest.NewReport(reporttest.Fields{Version: 5, Product: report.Turin,
-			TCB: milanTCB, ChipID: f.chipID}), p.VCEKKey), failed: "product,certificate tcb,certificate hwid", actual: "they disagree"},
+			TCB: milanTCB, ChipID: f.chipID}), p.VCEKKey), failed: "product,certificate tcb,certificate hwid,reserved", actual: "they disagree"},
+		// A TCB byte the layout reserves would escape every TCB comparison.
+		{name: "CURRENT_TCB reserved byte 4 (Milan)", raw: f.signed(t, func(b []byte) { b[report.OffCurrentTCB+4] = 1 }),
+			failed: "reserved", actual: "CURRENT_TCB 0x"},
+		{name: "LAUNCH_TCB reserved byte 2 (Milan)", raw: f.signed(t, func(b []byte) { b[report.OffLaunchTCB+2] = 0xff }),
+			failed: "reserved", actual: "LAUNCH_TCB 0x"},
 		{name: "unknown CPU family 17h", raw: f.signed(t, func(b []byte) { b[report.OffCPUIDFamily] = 0x17 }), failed: "product", actual: "CPUID family 17h"},
 		{name: "Venice model of family 1Ah", raw: f.signed(t, func(b []byte) { b[report.OffCPUIDFamily], b[report.OffCPUIDModel] = 0x1a, 0x50 }),
 			failed: "product"},
@@ -468,7 +473,14 @@ func TestRevocation(t *testing.T) {
 		{"CRL out of date", []report.CRLSource{crl("old.crl", p.ARK, p.ARKKey, nil, now.Add(-60*day), now.Add(-30*day))}, time.Time{}, "out of date"},
 		{"CRL out of date, --at when it was current", []report.CRLSource{crl("old.crl", p.ARK, p.ARKKey, nil, now.Add(-60*day), now.Add(-30*day))},
 			now.Add(-45 * day), "not valid before"},
-		{"CRL issued after --at", []report.CRLSource{clean}, now.Add(-2 * day), "not valid before"},
+		{"--at before the certificates", []report.CRLSource{clean}, now.Add(-2 * day), "not valid before"},
+		// An audit of an old report with a CRL saved since: accepted, and
+		// any entry it lists revokes.
+		{"CRL issued after --at", []report.CRLSource{crl("later.crl", p.ARK, p.ARKKey, nil, now.Add(-10*time.Minute), now.Add(30*day))},
+			now.Add(-30 * time.Minute), ""},
+		{"ASK revoked by a CRL issued after --at", []report.CRLSource{crl("later.crl", p.ARK, p.ARKKey, []*big.Int{p.ASK.SerialNumber}, now.Add(-10*time.Minute), now.Add(30*day))},
+			now.Add(-30 * time.Minute), `"SEV-Milan" (serial`},
+		{"CRL issued in the future", []report.CRLSource{crl("future.crl", p.ARK, p.ARKKey, nil, now.Add(time.Hour), now.Add(30*day))}, time.Time{}, "after"},
 		{"only the ASK's CRL", []report.CRLSource{crl("ask.crl", p.ASK, p.ASKKey, nil, now.Add(-day), now.Add(30*day))}, time.Time{}, "no CRL from \"ARK-Milan\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -61,7 +61,7 @@ func parsePEMCertificates(data []byte) ([]*x509.Certificate, error) {
 func parseDERCertificates(data []byte) ([]*x509.Certificate, error) {
 	var out []*x509.Certificate
 	rest := data
-	for len(rest) > 0 && !allZero(rest) {
+	for len(rest) > 0 && !allZero(rest) && !blank(rest) { // padding or a line end after the last
 		var raw asn1.RawValue
 		next, err := asn1.Unmarshal(rest, &raw)
 		if err != nil {
@@ -291,4 +291,14 @@ func productOf(c *x509.Certificate, ext *KDSExtensions) (Product, string) {
 		return p, "issuer " + cn
 	}
 	return ProductUnknown, ""
+}
+
+// blank reports whether b holds only ASCII white space.
+func blank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
 }

@@ -79,6 +79,7 @@ func TestParseCertificates(t *testing.T) {
 	}{
 		{"DER", vcek, "VCEK", ""},
 		{"DER with zero padding", append(bytes.Clone(vcek), make([]byte, 100)...), "VCEK", ""},
+		{"DER with a line end", append(bytes.Clone(vcek), '\r', '\n'), "VCEK", ""},
 		{"DER certificates back to back", append(bytes.Clone(vcek), ask.Bytes...), "VCEK ASK", ""},
 		{"PEM", vcekPEM, "VCEK", ""},
 		{"PEM bundle VCEK ASK ARK (Azure, KDS)", append(bytes.Clone(vcekPEM), chain...), "VCEK ASK ARK", ""},

@@ -31,8 +31,9 @@ type Result struct {
 	// Product is the product line the report comes from ("" if unknown).
 	Product string  `json:"product"`
 	Checks  []Check `json:"checks"`
-	// NotChecked says what was not asked for (the measurement, when no
-	// expected measurement was given).
+	// NotChecked says what was not asked for or could not be checked: the
+	// measurement without an expected one, revocation without CRLs, the
+	// VCEK's hwID when CHIP_ID is masked.
 	NotChecked []string `json:"not_checked"`
 }
 
@@ -43,8 +44,8 @@ func (r *Report) Verify(o *Options) *Result {
 		o = &Options{}
 	}
 	sig := r.VerifySignature(&o.Trust)
-	res := &Result{Checks: sig.Checks, NotChecked: []string{}}
-	if sig.Product != ProductUnknown {
+	res := &Result{Checks: sig.Checks, NotChecked: append([]string{}, sig.NotChecked...)}
+	if sig.Product != ProductUnknown && sig.Checks[0].Name == CheckProduct && sig.Checks[0].OK {
 		res.Product = sig.Product.String()
 	}
 	res.Checks = append(res.Checks, r.Validate(&o.Expect, sig.Product)...)

@@ -315,7 +315,7 @@ func (c *Config) trust(t *TrustOptions) error {
 func keyDigests(field string, vals []string) ([][]byte, error) {
 	var out [][]byte
 	for _, s := range vals {
-		t := strings.TrimPrefix(strings.TrimSpace(s), "0x")
+		t := strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(s), "0x"), "0X")
 		if isHexText(t) && len(t) == 2*idblock.DigestSize {
 			d, _ := hex.DecodeString(t)
 			out = append(out, d)

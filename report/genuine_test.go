@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -101,6 +102,21 @@ func TestGenuineReports(t *testing.T) {
 				if !rows[name] {
 					t.Errorf("row %q missing or failed", name)
 				}
+			}
+			// AMD's chains of every product line next to the key (a bundle
+			// of all of KDS's cert_chain files) change nothing.
+			var every []*x509.Certificate
+			for _, p := range []string{"milan", "genoa", "turin"} {
+				cs, err := ReadCertificates(filepath.Join(genuineDir, "trustee-snp", p+"_ask_ark_asvk.pem"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				every = append(every, cs...)
+			}
+			withAll := *o
+			withAll.Trust.Certificates = append([]CertSource{{Name: "every chain", Certs: every}}, o.Trust.Certificates...)
+			if res := r.Verify(&withAll); !res.OK {
+				t.Errorf("with every product's AMD chain: failed %q", failedNames(res))
 			}
 			// Without the policy the defaults apply: go-sev-guest's report
 			// allows debugging, so it fails there, and only there.

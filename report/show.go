@@ -177,6 +177,15 @@ func (r *Report) Fields(p Product) []Field {
 		rf.Text = fmt.Sprintf("NOT ZERO at %v", reserved)
 		rf.JSON = rf.Text
 	}
+	if tcbs := r.reservedTCBs(p); len(tcbs) > 0 {
+		if len(reserved) == 0 {
+			rf.Text = "NOT ZERO: "
+		} else {
+			rf.Text += "; "
+		}
+		rf.Text += strings.Join(tcbs, "; ")
+		rf.JSON = rf.Text
+	}
 	fs = append(fs, rf)
 	if len(r.Certs) > 0 {
 		t := Field{Name: "CERTIFICATE TABLE", Key: "certificate_table", Text: fmt.Sprintf("%d entries", len(r.Certs)), JSON: len(r.Certs)}

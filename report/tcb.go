@@ -258,3 +258,21 @@ func layoutKeys(layout []tcbComponent) string {
 	}
 	return strings.Join(k, ", ")
 }
+
+// reservedTCBs describes the TCB_VERSION fields of the report that set
+// bytes the product's layout reserves; nil when the product is not known.
+func (r *Report) reservedTCBs(p Product) []string {
+	if tcbLayout(p) == nil {
+		return nil
+	}
+	var out []string
+	for _, f := range []struct {
+		name string
+		tcb  TCB
+	}{{"CURRENT_TCB", r.CurrentTCB}, {"REPORTED_TCB", r.ReportedTCB}, {"COMMITTED_TCB", r.CommittedTCB}, {"LAUNCH_TCB", r.LaunchTCB}} {
+		if v := f.tcb.reserved(p); v != 0 {
+			out = append(out, fmt.Sprintf("%s %#016x sets reserved bytes of the %s TCB_VERSION (%#x)", f.name, uint64(f.tcb), p, v))
+		}
+	}
+	return out
+}

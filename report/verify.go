@@ -74,6 +74,8 @@ type Signature struct {
 	// KeySource says where it came from.
 	Key       *x509.Certificate
 	KeySource string
+	// NotChecked says what could not be or was not checked.
+	NotChecked []string
 }
 
 // Verified reports whether the signature verified under a key that chains
@@ -145,12 +147,17 @@ func (r *Report) VerifySignature(o *TrustOptions) *Signature {
 	if v.leaf != nil {
 		out.Key, out.KeySource = v.leaf.cert, v.leaf.source
 		out.Checks = append(out.Checks, v.tcbCheck())
-		if v.leaf.role == RoleVCEK {
+		switch {
+		case v.leaf.role == RoleVCEK && allZero(r.ChipID[:]) && v.extErr == nil && len(v.ext.HWID) > 0:
+			out.NotChecked = append(out.NotChecked, "certificate hwid: CHIP_ID is zero (MASK_CHIP_ID), so the VCEK's hwID cannot be compared; the VCEK's signature still ties the report to one chip")
+		case v.leaf.role == RoleVCEK:
 			out.Checks = append(out.Checks, v.hwidCheck())
 		}
 	}
 	if len(o.CRLs) > 0 {
 		out.Checks = append(out.Checks, v.revocationCheck(ica, ark))
+	} else {
+		out.NotChecked = append(out.NotChecked, "revocation: no CRL given, so a revoked "+v.key.intermediate()+" or "+v.want.String()+" would pass")
 	}
 	return out
 }
@@ -428,11 +435,17 @@ func (v *verifier) chainCheck() (c Check, ica, ark *x509.Certificate) {
 		c.Actual = err.Error()
 		return c, nil, nil
 	}
-	var problems []string
+	var problems, ignored []string
 	inters := append([]*x509.Certificate(nil), builtin...)
 	for _, cand := range append(append([]candidate(nil), v.user...), v.table...) {
 		cert := cand.cert
 		cn := cert.Subject.CommonName
+		if p := v.otherProductRoot(cert); p != ProductUnknown {
+			// AMD's own certificates of another product line (a bundle of
+			// every KDS chain): they cannot certify this report's key.
+			ignored = append(ignored, fmt.Sprintf("%s's %s from %s", p, cand.role, cand.source))
+			continue
+		}
 		switch cand.role {
 		case RoleVCEK, RoleVLEK:
 			// Checked below if it is the one used.
@@ -500,7 +513,32 @@ func (v *verifier) chainCheck() (c Check, ica, ark *x509.Certificate) {
 	if !v.o.At.IsZero() {
 		c.Actual += " as of " + v.at.UTC().Format(time.RFC3339)
 	}
+	if len(ignored) > 0 {
+		c.Actual += " (ignored AMD certificates of another product line: " + strings.Join(ignored, ", ") + ")"
+	}
 	return c, ica, ark
+}
+
+// otherProductRoot returns the product line whose built-in AMD ARK is cert
+// or signed cert, when that is not the report's product line and the
+// built-in roots are the trust anchors; ProductUnknown otherwise.
+func (v *verifier) otherProductRoot(cert *x509.Certificate) Product {
+	if len(v.o.Roots) > 0 || v.product == ProductUnknown {
+		return ProductUnknown
+	}
+	for _, p := range Products {
+		if p == v.product {
+			continue
+		}
+		rs, err := BuiltinRoots(p)
+		if err != nil {
+			continue
+		}
+		if bytes.Equal(rs.ARK.Raw, cert.Raw) || (RoleOf(cert) != RoleVCEK && RoleOf(cert) != RoleVLEK && cert.CheckSignatureFrom(rs.ARK) == nil) {
+			return p
+		}
+	}
+	return ProductUnknown
 }
 
 // tableCheck checks that the certificate table's entries hold what their
@@ -624,7 +662,10 @@ func (v *verifier) revocationCheck(ica, ark *x509.Certificate) Check {
 		case signer == nil:
 			problems = append(problems, fmt.Sprintf("the CRL from %s is not signed by a trusted ARK", s.Name))
 			continue
-		case v.at.Before(crl.ThisUpdate):
+		case v.at.Before(crl.ThisUpdate) && v.o.At.IsZero():
+			// Issued in the future: the clock is wrong. (With --at in the
+			// past a later CRL is the auditor's best knowledge: it lists
+			// every revocation up to its issue, and any entry fails.)
 			problems = append(problems, fmt.Sprintf("the CRL from %s was issued on %s, after %s",
 				s.Name, crl.ThisUpdate.UTC().Format(time.RFC3339), v.at.UTC().Format(time.RFC3339)))
 			continue

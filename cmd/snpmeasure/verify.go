@@ -40,7 +40,8 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	v := addVerifyFlags(fs)
 	o := cliflags.AddMeasure(fs)
 	app.AddQuietFlag(fs)
-	for _, n := range []string{"output-format", "verbose", "dump-vmsa"} {
+	hidden := []string{"output-format", "verbose", "dump-vmsa"}
+	for _, n := range hidden {
 		fs.MarkHidden(n)
 	}
 	fs.Lookup("mode").Usage = "guest mode of the expected launch: snp (default) or snp:svsm"
@@ -52,7 +53,11 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return cli.Usagef("unexpected argument %q", fs.Arg(0))
 	}
-	o.FS = fs
+	for _, n := range hidden {
+		if fs.Changed(n) {
+			return cli.Usagef("--%s is a measure flag that does not apply to verify", n)
+		}
+	}
 	return v.run(o, stdout)
 }
 
@@ -103,7 +108,8 @@ func (v *verifyOptions) plan(o *cliflags.Measure) (*measure.Config, error) {
 	for _, a := range []struct {
 		flag  string
 		paths []string
-	}{{"--cert-chain", v.c.CertChains}, {"--trust-ark", v.c.TrustARKs}, {"--crl", v.c.CRLs}} {
+	}{{"--cert-chain", v.c.CertChains}, {"--trust-ark", v.c.TrustARKs}, {"--crl", v.c.CRLs},
+		{"--trusted-id-key", v.c.TrustedIDKeys}, {"--trusted-author-key", v.c.TrustedAuthorKeys}} {
 		for _, p := range a.paths {
 			inputs = append(inputs, cli.File{Flag: a.flag, Path: p})
 		}
@@ -140,8 +146,11 @@ func (v *verifyOptions) run(o *cliflags.Measure, stdout io.Writer) error {
 	}
 	res := rep.Verify(opts)
 	for i, n := range res.NotChecked {
-		if strings.HasPrefix(n, "measurement:") {
+		switch {
+		case strings.HasPrefix(n, "measurement:"):
 			res.NotChecked[i] = n + " (give the measure flags --ovmf ..., or --measurement)"
+		case strings.HasPrefix(n, "revocation:"):
+			res.NotChecked[i] = n + " (give --crl FILE, saved from AMD's KDS)"
 		}
 	}
 	if v.json {

@@ -294,6 +294,9 @@ func TestVerifyCLI(t *testing.T) {
 		{"--require-id-block without keys", withReport(f.report, "--require-id-block"), 2, "", "needs --trusted-id-key or --trusted-author-key"},
 		{"--trusted-id-key digest too short", withReport(f.report, "--trusted-id-key", strings.Repeat("ab", 32)), 2, "", "64 hex digits, want 96"},
 		{"empty --trust-ark", withReport(f.report, "--trust-ark", ""), 2, "", "--trust-ark: empty value"},
+		{"--verbose (a measure flag)", withReport(f.report, "--verbose"), 2, "", "--verbose is a measure flag that does not apply to verify"},
+		{"--output-format (a measure flag)", withReport(f.report, "--output-format", "base64"), 2, "", "--output-format is a measure flag"},
+		{"--dump-vmsa (a measure flag)", withReport(f.report, "--dump-vmsa"), 2, "", "--dump-vmsa is a measure flag"},
 		{"bad format", withReport(f.report, "--report-format", "pem"), 2, "", "--report-format"},
 		{"sev mode", withReport(f.report, "--mode", "sev", "--ovmf", measure[1]), 2, "", "verify checks SNP reports"},
 	}
@@ -406,8 +409,8 @@ func TestVerifyJSON(t *testing.T) {
 			t.Errorf("row %q: ok %v, found %v; want ok %v", name, ok, found, want)
 		}
 	}
-	if len(v.NotChecked) != 0 {
-		t.Errorf("not_checked %q", v.NotChecked)
+	if len(v.NotChecked) != 1 || !strings.HasPrefix(v.NotChecked[0], "revocation: no CRL given") || !strings.Contains(v.NotChecked[0], "--crl") {
+		t.Errorf("not_checked %q, want only revocation, naming --crl", v.NotChecked)
 	}
 	for _, key := range []string{`"ok"`, `"product"`, `"checks"`, `"name"`, `"expected"`, `"actual"`, `"not_checked"`} {
 		if !strings.Contains(r.stdout, key) {
@@ -435,6 +438,38 @@ func TestVerifyTrace(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 	if !strings.Contains(lines[len(lines)-1], exampleMeasurement) {
 		t.Errorf("last trace line %s does not end at the measurement %s", lines[len(lines)-1], exampleMeasurement)
+	}
+}
+
+// TestVerifyTraceNeverOverwritesAnInput: --trace naming any file verify
+// reads (a private key can be a --trusted-id-key) is refused before
+// anything is written.
+func TestVerifyTraceNeverOverwritesAnInput(t *testing.T) {
+	f := newVerifyFixture(t)
+	for _, flag := range []string{"--vcek", "--ask", "--ark", "--cert-chain", "--trust-ark", "--crl", "--trusted-id-key", "--trusted-author-key", "--ovmf", "--report"} {
+		t.Run(flag, func(t *testing.T) {
+			victim := filepath.Join(t.TempDir(), "victim.pem")
+			if err := os.WriteFile(victim, []byte("precious\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"verify", "--report", f.report, "--trace", victim}, exampleMeasureFlags(t)...)
+			if flag == "--report" || flag == "--ovmf" {
+				for i := range args {
+					if args[i] == flag {
+						args[i+1] = victim
+					}
+				}
+			} else {
+				args = append(args, flag, victim)
+			}
+			r := runInProcess(args...)
+			if r.code != 2 || !strings.Contains(r.stderr, "--trace") {
+				t.Errorf("exit %d, want 2 naming --trace: %s", r.code, r.stderr)
+			}
+			if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+				t.Errorf("%s was overwritten: %q", flag, b)
+			}
+		})
 	}
 }
 
