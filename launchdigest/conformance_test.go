@@ -6,10 +6,10 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/snpmeasure/snpmeasure/internal/pyarg"
 	"github.com/snpmeasure/snpmeasure/launchdigest"
 	"github.com/snpmeasure/snpmeasure/ovmf"
 	"github.com/snpmeasure/snpmeasure/vmsa"
@@ -28,6 +28,10 @@ func parseVectorArgs(t *testing.T, argv string) vectorArgs {
 		w := strings.TrimLeft(words[i], "-")
 		if w == "v" || w == "dump-vmsa" {
 			a[w] = "1"
+			continue
+		}
+		if k, v, ok := strings.Cut(w, "="); ok {
+			a[k] = v
 			continue
 		}
 		if i+1 >= len(words) {
@@ -98,7 +102,7 @@ func (a vectorArgs) num(t *testing.T, k string, def uint64) uint64 {
 	if !ok {
 		return def
 	}
-	v, err := strconv.ParseUint(s, 0, 64)
+	v, err := pyarg.Uint(s) // Python's int(x, 0), as the reference reads it
 	if err != nil {
 		t.Fatalf("--%s %q: %v", k, s, err)
 	}

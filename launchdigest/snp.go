@@ -64,7 +64,9 @@ func SNP(fw *ovmf.Image, pages []Digest, cfg SNPConfig) (*Launch, error) {
 	if !fw.HasMetadata {
 		return nil, ErrNoMetadata
 	}
-	if fw.Size%PageSize != 0 {
+	if fw.Size%PageSize != 0 && cfg.OVMFHash == nil {
+		// With a precomputed digest the pages are not measured, and
+		// sev-snp-measure does not check their size either.
 		return nil, ErrNotPageAligned
 	}
 	if !fw.HasResetBlock {

@@ -67,7 +67,8 @@ type Config struct {
 	// precomputed digest (the OVMFHash mode's output for the same image).
 	OVMFHash *launchdigest.Digest
 	// SVSM is the COCONUT-SVSM image and VarsSize the size of the OVMF
-	// variable store between it and the firmware (mode SVSM).
+	// variable store between it and the firmware (mode SVSM; 0 for an
+	// empty store, as sev-snp-measure measures an empty --vars-file).
 	SVSM     string
 	VarsSize uint64
 
@@ -165,8 +166,6 @@ func (c *Config) Validate() error {
 			return configErr("mode snp:svsm is only implemented for the QEMU VMM")
 		case c.SVSM == "":
 			return configErr("mode snp:svsm needs an SVSM image")
-		case c.VarsSize == 0:
-			return configErr("mode snp:svsm needs the size of the variable store")
 		}
 	}
 	return nil

@@ -207,7 +207,6 @@ func TestMeasureErrors(t *testing.T) {
 		{"bad UTF-8", with(func(c *measure.Config) { c.Kernel, c.Cmdline = "k", "bad\xff" }), true, ""},
 		{"legacy on ec2", with(func(c *measure.Config) { c.VMM, c.KVMInit = vmsa.EC2, vmsa.KVMLegacy }), true, ""},
 		{"ovmf hash with seves", with(func(c *measure.Config) { c.Mode, c.OVMFHash = measure.SEVES, &launchdigest.Digest{} }), true, ""},
-		{"svsm without vars", with(func(c *measure.Config) { c.Mode, c.SVSM = measure.SVSM, "x" }), true, ""},
 		{"missing firmware", with(func(c *measure.Config) { c.Firmware = filepath.Join(dir, "nope.fd") }), false, filepath.Join(dir, "nope.fd")},
 		{"firmware is a directory", with(func(c *measure.Config) { c.Firmware = dir }), false, dir},
 		{"firmware is /dev/zero", with(func(c *measure.Config) { c.Firmware = "/dev/zero" }), false, "/dev/zero"},

@@ -22,6 +22,9 @@ func runMeasure(args []string, stdout, stderr io.Writer) error {
 	o := cliflags.AddMeasure(fs)
 	app.AddQuietFlag(fs)
 	fs.BoolVar(&o.JSON, "json", false, "print the measurement, the configuration and every input's SHA-256 as JSON")
+	if err := cliflags.ArgparseCheck(fs, args, "append"); err != nil {
+		return err
+	}
 	if err := app.Parse(fs, args, stdout, app.Usage("measure")); err != nil {
 		return err
 	}

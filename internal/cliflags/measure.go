@@ -3,6 +3,9 @@ package cliflags
 import (
 	"fmt"
 	"os"
+	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/internal/pyarg"
@@ -287,9 +290,11 @@ func (o *Measure) svsmConfig(c *measure.Config) error {
 		if n < 0 {
 			return cli.Usagef("--vars-size %d: must not be negative", n)
 		}
+		if n == 0 { // the reference's "if args.vars_size" (an empty --vars-file is a size of 0)
+			return cli.Usagef("--vars-size 0: the variable store needs a size (an empty --vars-file measures 0)")
+		}
 		c.VarsSize = uint64(n)
-	}
-	if c.VarsSize == 0 {
+	default:
 		return cli.Usagef("--mode snp:svsm requires --vars-size or --vars-file")
 	}
 	return nil
@@ -310,4 +315,66 @@ func (o *Measure) Outputs() []cli.File {
 		}
 	}
 	return out
+}
+
+// negativeNumber is argparse's test for a value that looks like an option
+// but is a negative number (Python's \d takes every Unicode digit).
+var negativeNumber = regexp.MustCompile(`^-\p{Nd}+$|^-\p{Nd}*\.\p{Nd}+$`)
+
+// ArgparseCheck refuses what sev-snp-measure's argparse refuses and pflag
+// would take: a value that looks like an option after a flag that takes
+// one ("--vcpu-sig -0x1": argparse's "expected one argument"), a value
+// given to a switch ("--dump-vmsa=false"), and "--". The flags named in
+// lenient keep pflag's reading (snpmeasure measures "--append -foo").
+func ArgparseCheck(fs *pflag.FlagSet, args []string, lenient ...string) error {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return cli.Usagef("unrecognized argument --")
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		var f *pflag.Flag
+		if strings.HasPrefix(a, "--") {
+			f = fs.Lookup(name)
+		} else if len(name) == 1 {
+			f = fs.ShorthandLookup(name)
+		}
+		if f == nil {
+			continue // pflag reports unknown flags
+		}
+		if f.NoOptDefVal != "" { // a switch
+			if hasValue {
+				return cli.Usagef("argument --%s: ignored explicit argument %q", f.Name, value)
+			}
+			continue
+		}
+		if hasValue || i+1 >= len(args) {
+			continue
+		}
+		next := args[i+1]
+		i++
+		if slices.Contains(lenient, f.Name) || !looksLikeOption(fs, next) {
+			continue
+		}
+		return cli.Usagef("argument --%s: expected one argument (%q reads as an option; write --%s=%s)", f.Name, next, f.Name, next)
+	}
+	return nil
+}
+
+// looksLikeOption is argparse's reading of a word that starts with '-':
+// an option unless it is "-", a negative number, or has a space in it.
+func looksLikeOption(fs *pflag.FlagSet, s string) bool {
+	switch {
+	case !strings.HasPrefix(s, "-") || s == "-":
+		return false
+	case negativeNumber.MatchString(s):
+		return false
+	case strings.Contains(s, " "):
+		name, _, _ := strings.Cut(strings.TrimLeft(s, "-"), "=")
+		return fs.Lookup(name) != nil && strings.HasPrefix(s, "--")
+	}
+	return true
 }

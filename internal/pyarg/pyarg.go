@@ -9,6 +9,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Errors of the parsers; callers add the flag name.
@@ -21,12 +22,40 @@ var (
 	ErrRange        = errors.New("does not fit in 64 bits")
 )
 
+// asciiDigits does what Python's int() does first: every Unicode decimal
+// digit (general category Nd: Arabic-Indic, Devanagari, fullwidth, ...)
+// becomes its ASCII digit. Other characters are left for the syntax check.
+func asciiDigits(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		ascii = ascii && s[i] < 0x80
+	}
+	if ascii {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 0x80 && unicode.IsDigit(r) {
+			// Unicode encodes each set of decimal digits as a contiguous
+			// run 0-9 (runs may follow one another, as the mathematical
+			// digits do), so the value is the distance from the run's start.
+			start := r
+			for unicode.IsDigit(start - 1) {
+				start--
+			}
+			r = '0' + (r-start)%10
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // Syntax reports whether Python's int(s, 10) (auto false) or int(s, 0)
 // (auto true) accepts s: surrounding white space, one sign, and single
 // underscores between digits; with auto, a 0x/0o/0b prefix (an underscore
 // may follow it) or plain decimal without leading zeros (except for zero).
 func Syntax(s string, auto bool) bool {
-	t := strings.TrimSpace(s)
+	t := strings.TrimSpace(asciiDigits(s))
 	if t != "" && (t[0] == '+' || t[0] == '-') {
 		t = t[1:]
 	}
@@ -55,21 +84,20 @@ func Syntax(s string, auto bool) bool {
 }
 
 // Uint parses a non-negative int(s, 0): decimal or with a 0x, 0o or 0b
-// prefix, fitting in 64 bits.
+// prefix, fitting in 64 bits. -0 is zero.
 func Uint(s string) (uint64, error) {
-	t := strings.TrimSpace(s)
+	t := strings.TrimSpace(asciiDigits(s))
 	switch {
 	case t == "":
 		return 0, ErrEmpty
-	case !Syntax(s, true):
-		if len(t) > 1 && t[0] == '0' && Syntax(s, false) {
+	case !Syntax(t, true):
+		if len(t) > 1 && t[0] == '0' && Syntax(t, false) {
 			return 0, ErrLeadingZeros
 		}
 		return 0, ErrSyntax
-	case strings.HasPrefix(t, "-"):
-		return 0, ErrNegative
 	}
-	t = strings.TrimPrefix(t, "+")
+	negative := strings.HasPrefix(t, "-")
+	t = strings.TrimPrefix(strings.TrimPrefix(t, "+"), "-")
 	base := 10
 	if len(t) > 2 && t[0] == '0' {
 		switch t[1] {
@@ -85,8 +113,13 @@ func Uint(s string) (uint64, error) {
 		}
 	}
 	v, err := strconv.ParseUint(strings.ReplaceAll(t, "_", ""), base, 64)
-	if err != nil {
+	switch {
+	case err != nil && negative:
+		return 0, ErrNegative
+	case err != nil:
 		return 0, ErrRange // the syntax is already checked
+	case negative && v != 0:
+		return 0, ErrNegative
 	}
 	return v, nil
 }
@@ -94,6 +127,7 @@ func Uint(s string) (uint64, error) {
 // Decimal parses int(s): base 10, surrounding white space, a sign, and
 // underscores between digits. A value beyond 64 bits is ErrRange.
 func Decimal(s string) (int64, error) {
+	s = asciiDigits(s)
 	if !Syntax(s, false) {
 		return 0, ErrDecimal
 	}

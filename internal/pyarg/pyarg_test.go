@@ -18,6 +18,11 @@ func TestUint(t *testing.T) {
 		{"", 0, ErrEmpty}, {"  ", 0, ErrEmpty}, {"07", 0, ErrLeadingZeros}, {"-1", 0, ErrNegative},
 		{"0x", 0, ErrSyntax}, {"1__0", 0, ErrSyntax}, {"_1", 0, ErrSyntax}, {"1.0", 0, ErrSyntax}, {"0x1g", 0, ErrSyntax},
 		{"18446744073709551616", 0, ErrRange}, {"0x10000000000000021", 0, ErrRange},
+		// Python's int(): -0 is 0; any Unicode decimal digit counts as its
+		// ASCII digit (in a 0x number too), other letters do not.
+		{"-0", 0, nil}, {"-0x0", 0, nil}, {"-0_0", 0, nil}, {"-0x1", 0, ErrNegative}, {"-18446744073709551616", 0, ErrNegative},
+		{"\u0663\u0663", 33, nil}, {"\uff13\uff13", 33, nil}, {"0x\u0968\u0967", 0x21, nil}, {"\U0001D7D7", 9, nil}, {"\U0001D7E2", 0, nil},
+		{"0\uff58\uff11", 0, ErrSyntax}, {"\u00b2", 0, ErrSyntax}, {"\u0663\u0660\u0660", 300, nil}, {"\u0660\u0663", 0, ErrLeadingZeros},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := Uint(tc.in)
@@ -34,7 +39,7 @@ func TestDecimal(t *testing.T) {
 		want int64
 		err  error
 	}{
-		{"4", 4, nil}, {" -3 ", -3, nil}, {"1_0", 10, nil}, {"007", 7, nil},
+		{"4", 4, nil}, {" -3 ", -3, nil}, {"1_0", 10, nil}, {"007", 7, nil}, {"\u0664", 4, nil}, {"\u00a0\uff14\u3000", 4, nil},
 		{"0x4", 0, ErrDecimal}, {"", 0, ErrDecimal}, {"4.0", 0, ErrDecimal},
 		{"99999999999999999999", 0, ErrRange},
 	} {
