@@ -33,6 +33,21 @@ func OpenData(path string) (*os.File, int64, error) {
 	return f, size, nil
 }
 
+// ReadSuperblockFile reads the superblock at the start of a hash file or
+// device (as OpenData opens it); errors after the open name the file.
+func ReadSuperblockFile(path string) (*Superblock, error) {
+	f, _, err := OpenData(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sb, err := ReadSuperblock(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return sb, nil
+}
+
 // progressReader reports the bytes read from r.
 type progressReader struct {
 	r           io.Reader

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -299,6 +300,25 @@ func TestVeritySuperblockRoundTrip(t *testing.T) {
 	if err := s.UnmarshalBinary(b); !errors.Is(err, ErrNoSuperblock) {
 		t.Errorf("bad signature: %v", err)
 	}
+	t.Run("file", func(t *testing.T) {
+		dir := t.TempDir()
+		good, bad := filepath.Join(dir, "good.hash"), filepath.Join(dir, "bad.hash")
+		sb, _ := p.Superblock().MarshalBinary()
+		os.WriteFile(good, append(sb, make([]byte, 4096)...), 0o644)
+		os.WriteFile(bad, b, 0o644)
+		if s, err := ReadSuperblockFile(good); err != nil || s.Params().DataBlocks != 12345 {
+			t.Errorf("good: %v", err)
+		}
+		if _, err := ReadSuperblockFile(bad); !errors.Is(err, ErrNoSuperblock) || !strings.Contains(err.Error(), bad) {
+			t.Errorf("bad: %v", err)
+		}
+		if _, err := ReadSuperblockFile(filepath.Join(dir, "nope")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("missing: %v", err)
+		}
+		if _, err := ReadSuperblockFile(dir); err == nil {
+			t.Error("a directory: no error")
+		}
+	})
 }
 
 func TestVerityUUID(t *testing.T) {

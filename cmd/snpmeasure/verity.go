@@ -9,7 +9,6 @@ import (
 
 	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/internal/cliflags"
-	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/verity"
 )
 
@@ -148,9 +147,9 @@ func runVerityVerify(args []string, stdout io.Writer) error {
 			return err
 		}
 	} else {
-		sb, err := readSuperblock(hashPath)
+		sb, err := verity.ReadSuperblockFile(hashPath)
 		if err != nil {
-			return err
+			return sourceErr(hashPath, err)
 		}
 		p = sb.Params()
 		if err := p.Validate(); err != nil {
@@ -196,17 +195,4 @@ func runVerityVerify(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%s: verified %d data blocks of %s, root hash %s\n", hashPath, res.Layout.DataBlocks, dataPath, res.RootHashHex())
 	}
 	return nil
-}
-
-func readSuperblock(hashPath string) (*verity.Superblock, error) {
-	f, _, err := measure.OpenInput(hashPath)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	sb, err := verity.ReadSuperblock(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", hashPath, err)
-	}
-	return sb, nil
 }
