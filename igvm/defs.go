@@ -244,6 +244,10 @@ const (
 	FlagLargePage  PageDataFlags = 1 << 0 // a 2 MiB page
 	FlagUnmeasured PageDataFlags = 1 << 1
 	FlagShared     PageDataFlags = 1 << 2
+
+	// pageDataFlagsDefined are the bits igvm_defs defines; bits 3 to 31
+	// are reserved.
+	pageDataFlagsDefined = FlagLargePage | FlagUnmeasured | FlagShared
 )
 
 // Large reports the 2 MiB flag.
@@ -269,7 +273,7 @@ func (f PageDataFlags) String() string {
 			s += b.name
 		}
 	}
-	if rest := f &^ (FlagLargePage | FlagUnmeasured | FlagShared); rest != 0 {
+	if rest := f &^ pageDataFlagsDefined; rest != 0 {
 		if s != "" {
 			s += "|"
 		}

@@ -5,6 +5,19 @@ import (
 	"fmt"
 )
 
+// MaxParameterAreas bounds the PARAMETER_AREA directives of a file. A real
+// file has a handful (igvmbuilder writes four: the parameter page, the
+// memory map, the MADT and the device tree); the bound keeps the memory
+// the validator and the loaders spend on areas small whatever the file.
+const MaxParameterAreas = 1 << 16
+
+// MaxVBSRegisters bounds the registers of one VBS VP context. The igvm
+// crate knows 41 x64 and 10 AArch64 register names (registers.rs) and a
+// context sets each register once, so a real context has at most 41; the
+// bound leaves room for more and caps one context's table at 32 KiB, read
+// in one piece.
+const MaxVBSRegisters = 1024
+
 // areaState is the state of a parameter area index.
 type areaState uint8
 
@@ -13,19 +26,38 @@ const (
 	areaInserted
 )
 
+type area struct {
+	state areaState
+	size  uint64
+}
+
 // directiveValidator checks directives as the igvm crate's new_from_binary
 // and validate_directive_headers do. Its memory grows with the number of
-// parameter areas only.
+// parameter areas (at most MaxParameterAreas) and of distinct VBS contexts
+// (bounded by the file data) only.
 type directiveValidator struct {
 	f        *File
-	areas    map[uint32]areaState
+	areas    map[uint32]area
 	vpIdents []vpIdent
 	zero     []byte
+	// vbsVTL holds the VTL of each VBS context checked, by file offset:
+	// many VP_CONTEXT directives may name one context, which is read once.
+	vbsVTL map[uint32]uint8
+	// vbsBytes counts the bytes of the distinct VBS contexts read; their
+	// tables do not overlap in a real file, so it never exceeds the file
+	// data, and the work of checking them is linear in the file.
+	vbsBytes int64
+	vbsBuf   []byte
 }
 
 func newDirectiveValidator(f *File) *directiveValidator {
-	return &directiveValidator{f: f, areas: map[uint32]areaState{}, vpIdents: append([]vpIdent(nil), f.vpIdents...)}
+	return &directiveValidator{f: f, areas: map[uint32]area{}, vpIdents: append([]vpIdent(nil), f.vpIdents...),
+		vbsVTL: map[uint32]uint8{}}
 }
+
+// endsPast2to64 reports whether n bytes (n > 0) at gpa go past the top of
+// the 64-bit guest physical address space (a range ending at 2^64 is fine).
+func endsPast2to64(gpa, n uint64) bool { return n > 0 && gpa+(n-1) < gpa }
 
 // VBS register names the igvm crate accepts (registers.rs, hv_defs.rs).
 var (
@@ -57,6 +89,9 @@ func (v *directiveValidator) check(h *Header, name string) error {
 		if b.Reserved != 0 {
 			return bad("reserved field is %#x, must be zero", b.Reserved)
 		}
+		if r := b.Flags &^ pageDataFlagsDefined; r != 0 {
+			return bad("flags %#x: bits %#x are reserved (igvm_defs IgvmPageDataFlags defines bits 0 to 2 only)", uint32(b.Flags), uint32(r))
+		}
 		if b.HasData() {
 			if _, err := v.f.DataRange(b.FileOffset, PageSize); err != nil {
 				return dataErr(err)
@@ -67,6 +102,9 @@ func (v *directiveValidator) check(h *Header, name string) error {
 		}
 		if b.DataType > DataCPUIDXF {
 			return bad("data type %#x is not NORMAL, SECRETS, CPUID_DATA or CPUID_XF", uint16(b.DataType))
+		}
+		if endsPast2to64(b.GPA, b.PageSize()) {
+			return bad("a %#x-byte page at GPA %#x goes past the top of the address space (2^64)", b.PageSize(), b.GPA)
 		}
 	case ParameterArea:
 		if b.FileOffset != 0 {
@@ -80,19 +118,27 @@ func (v *directiveValidator) check(h *Header, name string) error {
 		if _, dup := v.areas[b.Index]; dup {
 			return bad("parameter area index %d is declared twice", b.Index)
 		}
-		v.areas[b.Index] = areaAllocated
+		if len(v.areas) >= MaxParameterAreas {
+			return bad("more than %d parameter areas (a real file has a handful)", MaxParameterAreas)
+		}
+		v.areas[b.Index] = area{areaAllocated, b.NumberOfBytes}
 	case Parameter:
-		if v.areas[b.Index] != areaAllocated {
+		if v.areas[b.Index].state != areaAllocated {
 			return bad("parameter area %d is not declared, or already inserted", b.Index)
 		}
 	case ParameterInsert:
 		if !aligned(b.GPA) {
 			return bad("GPA %#x is not 4 KiB aligned", b.GPA)
 		}
-		if v.areas[b.Index] != areaAllocated {
+		a := v.areas[b.Index]
+		if a.state != areaAllocated {
 			return bad("parameter area %d is not declared, or already inserted", b.Index)
 		}
-		v.areas[b.Index] = areaInserted
+		if endsPast2to64(b.GPA, a.size) {
+			return bad("parameter area %d of %#x bytes at GPA %#x goes past the top of the address space (2^64)", b.Index, a.size, b.GPA)
+		}
+		a.state = areaInserted
+		v.areas[b.Index] = a
 		for _, r := range v.f.ptRegions {
 			if r.CompatibilityMask&b.CompatibilityMask != 0 && b.GPA >= r.GPA && b.GPA-r.GPA < r.Size {
 				return bad("parameter insert at %#x inside the page table region %#x-%#x", b.GPA, r.GPA, r.GPA+r.Size)
@@ -145,9 +191,15 @@ func (v *directiveValidator) check(h *Header, name string) error {
 		if !aligned(b.GPA) || b.NumberOfBytes%PageSize != 0 {
 			return bad("GPA %#x and size %#x must be 4 KiB aligned", b.GPA, b.NumberOfBytes)
 		}
+		if endsPast2to64(b.GPA, uint64(b.NumberOfBytes)) {
+			return bad("%#x bytes at GPA %#x go past the top of the address space (2^64)", b.NumberOfBytes, b.GPA)
+		}
 	case ErrorRange:
 		if !aligned(b.GPA) {
 			return bad("GPA %#x is not 4 KiB aligned", b.GPA)
+		}
+		if endsPast2to64(b.GPA, uint64(b.SizeBytes)) {
+			return bad("%#x bytes at GPA %#x go past the top of the address space (2^64)", b.SizeBytes, b.GPA)
 		}
 	}
 	return nil
@@ -182,41 +234,56 @@ func (v *directiveValidator) zeroTail(fileOffset uint32, n int) error {
 }
 
 // vbs checks a VBS VP context: a register count, then that many 32-byte
-// registers of one VTL and of names the igvm crate knows, for VP 0.
+// registers of one VTL and of names the igvm crate knows, for VP 0. A
+// context named by several directives is checked once; its register table
+// is read in one piece.
 func (v *directiveValidator) vbs(c VPContext) (uint8, error) {
 	off, err := v.f.DataRange(c.FileOffset, VBSVPContextHeaderSize)
 	if err != nil {
 		return 0, err
 	}
+	if c.VPIndex != 0 {
+		return 0, &FormatError{Offset: off, Msg: fmt.Sprintf("VBS VP context for VP %d (the igvm crate supports VP 0 only)", c.VPIndex), Err: ErrInvalid}
+	}
+	if vtl, ok := v.vbsVTL[c.FileOffset]; ok {
+		return vtl, nil
+	}
 	var hdr [VBSVPContextHeaderSize]byte
 	if _, err := v.f.r.ReadAt(hdr[:], off); err != nil {
 		return 0, fmt.Errorf("reading the VBS context at %#x: %w", off, err)
 	}
-	count := uint64(le.Uint32(hdr[:]))
-	if count == 0 {
+	count := int64(le.Uint32(hdr[:]))
+	switch {
+	case count == 0:
 		return 0, &FormatError{Offset: off, Msg: "VBS VP context has no registers", Err: ErrInvalid}
+	case count > MaxVBSRegisters:
+		return 0, &FormatError{Offset: off, Msg: fmt.Sprintf("VBS VP context of %d registers, more than %d (the igvm crate knows 41 x64 and 10 AArch64 register names)", count, MaxVBSRegisters), Err: ErrInvalid}
 	}
 	regsOff := off + VBSVPContextHeaderSize
-	if count*VBSVPContextRegisterSize > uint64(v.f.size-regsOff) {
+	n := count * VBSVPContextRegisterSize
+	if n > v.f.size-regsOff {
 		return 0, &FormatError{Offset: off, Msg: fmt.Sprintf("VBS VP context of %d registers goes beyond the end of the file", count), Err: ErrFileData}
 	}
-	if c.VPIndex != 0 {
-		return 0, &FormatError{Offset: off, Msg: fmt.Sprintf("VBS VP context for VP %d (the igvm crate supports VP 0 only)", c.VPIndex), Err: ErrInvalid}
+	v.vbsBytes += VBSVPContextHeaderSize + n
+	if data := v.f.size - v.f.dataStart; v.vbsBytes > data {
+		return 0, &FormatError{Offset: off, Msg: fmt.Sprintf("the VBS VP contexts' register tables add up to more than the %#x bytes of file data: they overlap", data), Err: ErrInvalid}
+	}
+	if int64(cap(v.vbsBuf)) < n {
+		v.vbsBuf = make([]byte, MaxVBSRegisters*VBSVPContextRegisterSize)
+	}
+	regs := v.vbsBuf[:n]
+	if _, err := v.f.r.ReadAt(regs, regsOff); err != nil {
+		return 0, fmt.Errorf("reading the VBS context at %#x: %w", regsOff, err)
 	}
 	known := vbsX64Registers
 	if v.f.Arch() == ArchAArch64 {
 		known = vbsAArch64Registers
 	}
-	var reg [VBSVPContextRegisterSize]byte
-	var vtl uint8
-	for i := uint64(0); i < count; i++ {
-		ro := regsOff + int64(i)*VBSVPContextRegisterSize
-		if _, err := v.f.r.ReadAt(reg[:], ro); err != nil {
-			return 0, fmt.Errorf("reading the VBS context at %#x: %w", ro, err)
-		}
-		if i == 0 {
-			vtl = reg[0]
-		} else if reg[0] != vtl {
+	vtl := regs[0]
+	for i := int64(0); i < count; i++ {
+		reg := regs[i*VBSVPContextRegisterSize : (i+1)*VBSVPContextRegisterSize]
+		ro := regsOff + i*VBSVPContextRegisterSize
+		if reg[0] != vtl {
 			return 0, &FormatError{Offset: ro, Msg: fmt.Sprintf("register %d has VTL %d, the first has %d", i, reg[0], vtl), Err: ErrInvalid}
 		}
 		if name := le.Uint32(reg[1:]); !known[name] {
@@ -226,6 +293,7 @@ func (v *directiveValidator) vbs(c VPContext) (uint8, error) {
 	if vtl > 2 {
 		return 0, &FormatError{Offset: regsOff, Msg: fmt.Sprintf("VTL %d", vtl), Err: ErrInvalid}
 	}
+	v.vbsVTL[c.FileOffset] = vtl
 	return vtl, nil
 }
 
