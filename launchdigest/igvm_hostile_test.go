@@ -1,7 +1,14 @@
 package launchdigest
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/snpmeasure/snpmeasure/igvm"
@@ -61,5 +68,100 @@ func TestIGVMUpdateBound(t *testing.T) {
 	var de *DirectiveError
 	if !errors.As(err, &de) || !errors.Is(err, ErrIGVMTooManyUpdates) || de.Directive != "directive[9] PARAMETER_INSERT" {
 		t.Fatalf("qemu, 5 areas of 4 GiB: %v", err)
+	}
+}
+
+// countingReaderAt counts the bytes read from a file.
+type countingReaderAt struct {
+	r io.ReaderAt
+	n atomic.Int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// CompareIGVMLaunches replays each launch once: it reads what measuring
+// both reads, gives the digests Measure gives, and finds the divergence
+// CompareIGVMLoaders reports, whichever launch is longer.
+func TestCompareIGVMLaunchesOnce(t *testing.T) {
+	for _, tc := range []struct {
+		file  string
+		vcpus int
+	}{{"11_snp_firmware_image.igvm", 1}, {"01_snp_basic.igvm", 1}, {"01_snp_basic.igvm", 3}, {"07_multi_platform.igvm", 1}, {"06_snp_params.igvm", 1}} {
+		t.Run(fmt.Sprintf("%s %d", tc.file, tc.vcpus), func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(igvmConformanceDir, tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &countingReaderAt{r: bytes.NewReader(data)}
+			f, err := igvm.Open(r, int64(len(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			qo := QEMUOptions{VCPUs: tc.vcpus, Signature: testSig}
+			m, err := IGVMMeasure(f, IGVMMeasureOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			q, err := IGVMQEMU(f, qo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			r.n.Store(0)
+			dm, err1 := m.Measure(ctx, nil)
+			dq, err2 := q.Measure(ctx, nil)
+			measured := r.n.Swap(0)
+			c, err := CompareIGVMLaunches(ctx, m, q)
+			if err := errors.Join(err, err1, err2); err != nil {
+				t.Fatal(err)
+			}
+			if read := r.n.Load(); read != measured {
+				t.Errorf("the comparison read %d bytes, measuring both %d", read, measured)
+			}
+			if c.IGVMMeasure != dm || c.QEMU != dq {
+				t.Errorf("digests %s %s, Measure %s %s", c.IGVMMeasure, c.QEMU, dm, dq)
+			}
+			div, err := CompareIGVMLoaders(ctx, f, IGVMMeasureOptions{}, qo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (div == nil) != (c.Divergence == nil) || (div != nil && div.String() != c.Divergence.String()) || (div == nil) != (dm == dq) {
+				t.Errorf("divergence %v, CompareIGVMLoaders %v", c.Divergence, div)
+			}
+		})
+	}
+}
+
+// ResetVCPU names the first vCPU without a VP context.
+func TestResetVCPU(t *testing.T) {
+	b := snpBuilder()
+	b.Page(0x1000, maskSNP, 0, igvm.DataNormal, nil)
+	b.VMSA(KVMVMSAGPA, maskSNP, 0, fileVMSA(1))
+	b.VMSA(KVMVMSAGPA, maskSNP, 2, fileVMSA(1))
+	l, err := IGVMQEMU(openBytes(t, b.Bytes()), QEMUOptions{VCPUs: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ n, want int }{{1, -1}, {2, 1}, {3, 1}, {4, 1}} {
+		i, ok := l.VCPUs.ResetVCPU(tc.n)
+		if !ok {
+			i = -1
+		}
+		if i != tc.want {
+			t.Errorf("%d vCPUs: vCPU %d, want %d", tc.n, i, tc.want)
+		}
+	}
+	b = snpBuilder()
+	b.Page(0x1000, maskSNP, 0, igvm.DataNormal, nil)
+	l, err = IGVMQEMU(openBytes(t, b.Bytes()), QEMUOptions{VCPUs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i, ok := l.VCPUs.ResetVCPU(1); !ok || i != 0 {
+		t.Errorf("no VP context: %d %v", i, ok)
 	}
 }

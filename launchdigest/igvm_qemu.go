@@ -47,6 +47,18 @@ func (v *IGVMVCPUs) Page(i int) Digest {
 	return v.Reset
 }
 
+// ResetVCPU returns the first of vCPUs 0 to n-1 that has no VP context in
+// the file: QEMU gives it its reset state, whose RDX is the vCPU signature
+// (QEMUOptions.Signature), so its VMSA depends on the -cpu model.
+func (v *IGVMVCPUs) ResetVCPU(n int) (int, bool) {
+	for i := range n {
+		if i >= len(v.Contexts) || v.Contexts[i] == nil {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
 // Series extends prefix (the digest before the VMSAs) one vCPU at a time and
 // yields the launch digest for each vCPU count from Min to max.
 func (v *IGVMVCPUs) Series(prefix Digest, max int) iter.Seq2[int, Digest] {
