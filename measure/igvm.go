@@ -117,6 +117,41 @@ func (c *Config) igvmLaunch(g *igvmFile, vcpus int, sig uint64) (*launchdigest.I
 	return l, nil
 }
 
+// checkSignature refuses a qemu-loader launch without a vCPU signature in
+// which a vCPU has no VP context: QEMU gives that vCPU its reset VMSA, whose
+// RDX is the signature of the -cpu model, and no model has signature 0.
+func (c *Config) checkSignature(l *launchdigest.IGVMLaunch) error {
+	if c.IGVMLoader != launchdigest.LoaderQEMU || c.Signature != 0 || l.VCPUs == nil {
+		return nil
+	}
+	if i, ok := l.VCPUs.ResetVCPU(c.VCPUs); ok {
+		return configErr("%s: vCPU %d has no VP context in the IGVM file, so QEMU gives it its reset VMSA, which holds the vCPU signature: give --vcpu-type or --vcpu-sig", c.IGVM, i)
+	}
+	return nil
+}
+
+// CheckIGVMSignature returns the *ConfigError Measure returns for c when
+// the qemu loader needs the vCPU signature c lacks, without measuring: it
+// reads the file's directives only.
+func CheckIGVMSignature(c *Config) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if c.IGVM == "" || c.Mode != SNP || c.IGVMLoader != launchdigest.LoaderQEMU || c.Signature != 0 {
+		return nil
+	}
+	g, err := openIGVM(c.IGVM)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	l, err := c.igvmLaunch(g, c.VCPUs, 0)
+	if err != nil {
+		return err
+	}
+	return c.checkSignature(l)
+}
+
 // measureIGVM measures an IGVM launch. An ID block whose launch digest is
 // not the computed one is an error wrapping *launchdigest.IDBlockMismatchError
 // returned with the Result (unless IgnoreIDBlock).
@@ -149,6 +184,9 @@ func measureIGVM(ctx context.Context, c *Config, o *Options) (*Result, error) {
 	}
 	l, err := c.igvmLaunch(g, c.VCPUs, c.Signature)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.checkSignature(l); err != nil {
 		return nil, err
 	}
 	d, err := l.Measure(ctx, progress(o.progress(), c.IGVM, g.f.Size()))

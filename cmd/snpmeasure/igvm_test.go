@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/snpmeasure/snpmeasure/igvm"
+	"github.com/snpmeasure/snpmeasure/internal/igvmtest"
 	"github.com/snpmeasure/snpmeasure/internal/schemacheck"
 )
 
@@ -187,5 +189,66 @@ func TestIGVMShowAndSign(t *testing.T) {
 	// The output is never the input.
 	if r := runInProcess("igvm", "sign", signed, "-o", signed, "--id-key", "../../testdata/idblock/id_key_test.pem"); r.code != 2 {
 		t.Errorf("sign onto its input: exit %d", r.code)
+	}
+}
+
+// writeIGVM writes the file b lays out and returns its path.
+func writeIGVM(t *testing.T, name string, b *igvmtest.Builder) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// basicVMSA is the VMSA of file 01, one QEMU loads.
+func basicVMSA(t *testing.T) []byte {
+	t.Helper()
+	f, hs, err := igvm.Parse(readTestFile(t, igvmPath("01_snp_basic.igvm")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hs.Directives {
+		if v, ok := h.Body.(igvm.VPContext); ok {
+			p, err := f.VPContextData(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+	}
+	t.Fatal("no VP context in 01")
+	return nil
+}
+
+func snpFile() *igvmtest.Builder {
+	b := &igvmtest.Builder{}
+	b.Platform(1, igvm.PlatformSEVSNP)
+	b.Policy(1, 0x30000)
+	return b
+}
+
+// The qemu loader needs the vCPU signature when a vCPU has no VP context
+// (its reset VMSA holds it): measure and qemu-args say so alike.
+func TestIGVMQEMUNeedsSignature(t *testing.T) {
+	basic := igvmPath("01_snp_basic.igvm")
+	want := "vCPU 1 has no VP context in the IGVM file, so QEMU gives it its reset VMSA, which holds the vCPU signature: give --vcpu-type or --vcpu-sig"
+	m := runInProcess("--mode", "snp", "--igvm", basic, "--igvm-loader", "qemu", "--vcpus", "2")
+	q := runInProcess("qemu-args", "--igvm", basic, "--vcpus", "2", "--qemu-version", "10.2")
+	for _, r := range []cliResult{m, q} {
+		if r.code != 2 || r.stdout != "" || r.stderr != "snpmeasure: "+basic+": "+want+"\n" {
+			t.Errorf("exit %d, %q, %q; want exit 2: %s", r.code, r.stdout, r.stderr, want)
+		}
+	}
+	// A vCPU type, or a single vCPU (VP 0 has a context), is measured.
+	measureHex(t, "--mode", "snp", "--igvm", basic, "--igvm-loader", "qemu", "--vcpus", "2", "--vcpu-sig", "0xa00f11")
+	measureHex(t, "--mode", "snp", "--igvm", basic, "--igvm-loader", "qemu", "--vcpus", "1")
+	// A file without VP contexts needs it for vCPU 0.
+	b := snpFile()
+	b.Page(0x1000, 1, 0, igvm.DataNormal, []byte{1})
+	r := runInProcess("--mode", "snp", "--igvm", writeIGVM(t, "novp.igvm", b), "--igvm-loader", "qemu", "--vcpus", "1")
+	if r.code != 2 || !strings.Contains(r.stderr, "vCPU 0 has no VP context") {
+		t.Errorf("no VP context: exit %d, %q", r.code, r.stderr)
 	}
 }

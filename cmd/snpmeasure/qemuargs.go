@@ -137,6 +137,14 @@ func (q *qemuArgsOptions) commandLine(o *cliflags.Measure) (*qemu.CommandLine, [
 	}
 	// Refuse before reading the inputs, then measure and build.
 	if err := l.Check(qv); err != nil {
+		// No vCPU model: when an IGVM file leaves a vCPU without a VP
+		// context, say so as measure does.
+		var re *qemu.RefusedError
+		if l.IGVM != "" && errors.As(err, &re) && re.Field == "vcpu-sig" && c.Signature == 0 {
+			if err := measure.CheckIGVMSignature(c); err != nil {
+				return nil, nil, err
+			}
+		}
 		return nil, nil, qemuErr(err)
 	}
 	res, err := measure.Measure(context.Background(), c, measureOpts(o))
