@@ -14,6 +14,10 @@ import (
 	"github.com/snpmeasure/snpmeasure/launchdigest"
 )
 
+// MaxListedIGVM is the most VP contexts and parameter areas an
+// IGVMDescription lists one by one; beyond it, it counts them.
+const MaxListedIGVM = 16
+
 // IGVMDescription is what an IGVM file holds and how it is measured, as
 // `snpmeasure igvm show` prints it.
 type IGVMDescription struct {
@@ -27,21 +31,38 @@ type IGVMDescription struct {
 	// Directives counts the directives by type name.
 	Directives map[string]int `json:"directives"`
 	// Pages counts the SNP page updates the igvmmeasure loader makes, by page type.
-	Pages          map[string]uint64 `json:"pages"`
-	VPContexts     []IGVMVPContext   `json:"vp_contexts"`
-	ParameterAreas []IGVMArea        `json:"parameter_areas"`
-	IDBlock        *IGVMIDBlock      `json:"id_block"`
+	Pages map[string]uint64 `json:"pages"`
+	// VPContexts and ParameterAreas list the VP_CONTEXT and PARAMETER_AREA
+	// directives in file order when there are at most MaxListedIGVM of
+	// them (VPContextCount and ParameterAreaCount count them all), so that
+	// a description takes bounded memory; ParameterAreaBytes is the size of
+	// all the areas and AreasWithData the number with initial data.
+	VPContexts         []IGVMVPContext `json:"vp_contexts"`
+	VPContextCount     int             `json:"vp_context_count"`
+	ParameterAreas     []IGVMArea      `json:"parameter_areas"`
+	ParameterAreaCount int             `json:"parameter_area_count"`
+	ParameterAreaBytes uint64          `json:"parameter_area_bytes"`
+	AreasWithData      int             `json:"parameter_areas_with_initial_data"`
+	IDBlock            *IGVMIDBlock    `json:"id_block"`
 	// Measurement is the SEV-SNP launch digest of the igvmmeasure loader
-	// (empty without an SNP platform); QEMUMeasurement the qemu loader's
-	// with QEMUVCPUs vCPUs, the fewest QEMU accepts (empty when QEMU
-	// refuses the file; with --ignore-unhandled-parameters when QEMU
-	// refuses it for its parameters only).
-	Measurement     string `json:"measurement"`
-	QEMUMeasurement string `json:"qemu_measurement"`
-	QEMUVCPUs       int    `json:"qemu_vcpus"`
+	// (empty without an SNP platform, or when IGVMMeasureRefusal says why
+	// that loader does not measure the file).
+	Measurement        string `json:"measurement"`
+	IGVMMeasureRefusal string `json:"igvmmeasure_refusal,omitempty"`
+	// QEMUMeasurement is what QEMU 10.2 measures with QEMUVCPUs vCPUs, the
+	// fewest it accepts. It is empty when QEMU refuses the file
+	// (QEMURefusal says why; QEMUIgnoringParameters is then the digest of
+	// --ignore-unhandled-parameters when only the parameters stop QEMU),
+	// and when QEMUNeedsVCPUType says that a vCPU's VMSA depends on the
+	// vCPU type (it has no VP context in the file).
+	QEMUMeasurement        string `json:"qemu_measurement"`
+	QEMUVCPUs              int    `json:"qemu_vcpus"`
+	QEMURefusal            string `json:"qemu_refusal,omitempty"`
+	QEMUIgnoringParameters string `json:"qemu_measurement_ignoring_parameters,omitempty"`
+	QEMUNeedsVCPUType      string `json:"qemu_needs_vcpu_type,omitempty"`
 	// LoadersAgree reports whether both loaders measure the file the same
 	// (at QEMUVCPUs); Divergence names the first update and directives
-	// where they part, or why QEMU refuses the file.
+	// where they part, or why a loader does not measure the file.
 	LoadersAgree bool   `json:"loaders_agree"`
 	Divergence   string `json:"divergence,omitempty"`
 	// QEMUWithParameters is, for a file QEMU 10.2 refuses for its MADT,
@@ -93,14 +114,19 @@ type IGVMIDBlock struct {
 
 func hexv(v uint64) string { return fmt.Sprintf("%#x", v) }
 
-// DescribeIGVM reads an IGVM file and measures it with both loaders.
+// DescribeIGVM reads an IGVM file and measures it with both loaders, each
+// launch replayed once.
 func DescribeIGVM(ctx context.Context, path string) (*IGVMDescription, error) {
 	g, err := openIGVM(path)
 	if err != nil {
 		return nil, err
 	}
 	defer g.Close()
-	f := g.f
+	return describeIGVM(ctx, g)
+}
+
+func describeIGVM(ctx context.Context, g *igvmFile) (*IGVMDescription, error) {
+	f, path := g.f, g.path
 	d := &IGVMDescription{File: path, Size: f.Size(), FormatVersion: f.Fixed.FormatVersion, Platforms: []IGVMPlatform{},
 		Policies: []IGVMPolicy{}, Directives: map[string]int{}, Pages: map[string]uint64{}, VPContexts: []IGVMVPContext{},
 		ParameterAreas: []IGVMArea{}}
@@ -114,6 +140,9 @@ func DescribeIGVM(ctx context.Context, path string) (*IGVMDescription, error) {
 			d.Policies = append(d.Policies, IGVMPolicy{Mask: hexv(uint64(p.CompatibilityMask)), Policy: hexv(p.Policy)})
 		}
 	}
+	snpMask, snp := f.Platform(igvm.PlatformSEVSNP)
+	// QEMU needs a vCPU for every VP context of the SEV-SNP platform.
+	var lastVP *igvm.Header
 	for h, err := range f.Directives() {
 		if err != nil {
 			return nil, fileErr(path, err)
@@ -121,78 +150,151 @@ func DescribeIGVM(ctx context.Context, path string) (*IGVMDescription, error) {
 		d.Directives[h.Type.String()]++
 		switch b := h.Body.(type) {
 		case igvm.VPContext:
-			d.VPContexts = append(d.VPContexts, IGVMVPContext{Directive: h.Name(), VPIndex: b.VPIndex,
-				Mask: hexv(uint64(b.CompatibilityMask)), GPA: hexv(b.GPA), Kind: b.Kind.String()})
+			if d.VPContextCount++; d.VPContextCount <= MaxListedIGVM {
+				d.VPContexts = append(d.VPContexts, IGVMVPContext{Directive: h.Name(), VPIndex: b.VPIndex,
+					Mask: hexv(uint64(b.CompatibilityMask)), GPA: hexv(b.GPA), Kind: b.Kind.String()})
+			}
+			if snp {
+				lastVP = higherVP(lastVP, h, snpMask)
+			}
 		case igvm.ParameterArea:
-			d.ParameterAreas = append(d.ParameterAreas, IGVMArea{Index: b.Index, Size: b.NumberOfBytes, InitialData: b.FileOffset != 0})
-		}
-	}
-	if _, ok := f.Platform(igvm.PlatformSEVSNP); !ok {
-		return d, nil // nothing SEV-SNP to measure
-	}
-	c := &Config{Mode: SNP, IGVM: path}
-	l, err := c.igvmLaunch(g, 0, 0)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range l.Steps {
-		d.Pages[s.Type.String()] += s.Pages
-	}
-	md, err := l.Measure(ctx, nil)
-	if err != nil {
-		return nil, fileErr(path, err)
-	}
-	d.Measurement = md.String()
-	if b := l.IDBlock; b != nil {
-		d.IDBlock = &IGVMIDBlock{Directive: l.IDBlockDirective, LaunchDigest: hex.EncodeToString(b.LD[:]),
-			FamilyID: hex.EncodeToString(b.FamilyID[:]), ImageID: hex.EncodeToString(b.ImageID[:]),
-			AuthorKeyEnabled: b.AuthorKeyEnabled != 0, Matches: launchdigest.Digest(b.LD) == md}
-	}
-	// QEMU needs a vCPU for every VP context.
-	vcpus := 1
-	for _, v := range d.VPContexts {
-		vcpus = max(vcpus, int(v.VPIndex)+1)
-	}
-	d.QEMUVCPUs = vcpus
-	compare := func(ignore bool) (string, bool, error) {
-		div, err := launchdigest.CompareIGVMLoaders(ctx, f, launchdigest.IGVMMeasureOptions{},
-			launchdigest.QEMUOptions{VCPUs: vcpus, IgnoreUnhandledParameters: ignore})
-		if err != nil || div == nil {
-			return "", false, err
-		}
-		return div.String(), div.QEMUErr != nil, nil
-	}
-	div, refused, err := compare(false)
-	if err != nil {
-		return nil, fileErr(path, err)
-	}
-	d.LoadersAgree, d.Divergence = div == "", div
-	ignore := false
-	if refused {
-		div2, refused2, err := compare(true)
-		if err != nil {
-			return nil, fileErr(path, err)
-		}
-		if div2 != div { // refused for its parameters only
-			d.QEMUWithParameters, ignore, refused = "the loaders agree", true, refused2
-			if div2 != "" {
-				d.QEMUWithParameters = div2
+			d.ParameterAreaBytes += b.NumberOfBytes
+			if b.FileOffset != 0 {
+				d.AreasWithData++
+			}
+			if d.ParameterAreaCount++; d.ParameterAreaCount <= MaxListedIGVM {
+				d.ParameterAreas = append(d.ParameterAreas, IGVMArea{Index: b.Index, Size: b.NumberOfBytes, InitialData: b.FileOffset != 0})
 			}
 		}
 	}
-	if !refused {
-		qc := &Config{Mode: SNP, IGVM: path, IGVMLoader: launchdigest.LoaderQEMU, VCPUs: vcpus, IgnoreUnhandledParameters: ignore}
-		ql, err := qc.igvmLaunch(g, vcpus, 0)
-		if err != nil {
-			return nil, err
+	if d.VPContextCount > MaxListedIGVM {
+		d.VPContexts = []IGVMVPContext{}
+	}
+	if d.ParameterAreaCount > MaxListedIGVM {
+		d.ParameterAreas = []IGVMArea{}
+	}
+	if !snp {
+		return d, nil // nothing SEV-SNP to measure
+	}
+	m, err := launchdigest.IGVMMeasure(f, launchdigest.IGVMMeasureOptions{})
+	if err != nil {
+		if !launchdigest.IsIGVMRefusal(err) {
+			return nil, fileErr(path, err)
 		}
-		qd, err := ql.Measure(ctx, nil)
+		d.IGVMMeasureRefusal, m = err.Error(), nil
+	} else {
+		for _, s := range m.Steps {
+			d.Pages[s.Type.String()] += s.Pages
+		}
+	}
+	q, ignoring, refusal, err := describeQEMU(f, d, lastVP)
+	if err != nil {
+		return nil, fileErr(path, err)
+	}
+	// One replay of each launch gives both digests and where they part.
+	var md, qd launchdigest.Digest
+	var div *launchdigest.LoaderDivergence
+	switch {
+	case m != nil && q != nil:
+		c, err := launchdigest.CompareIGVMLaunches(ctx, m, q)
 		if err != nil {
 			return nil, fileErr(path, err)
 		}
+		md, qd, div = c.IGVMMeasure, c.QEMU, c.Divergence
+	case m != nil:
+		md, err = m.Measure(ctx, nil)
+	case q != nil:
+		qd, err = q.Measure(ctx, nil)
+	}
+	if err != nil {
+		return nil, fileErr(path, err)
+	}
+	if m != nil {
+		d.Measurement = md.String()
+		if b := m.IDBlock; b != nil {
+			d.IDBlock = &IGVMIDBlock{Directive: m.IDBlockDirective, LaunchDigest: hex.EncodeToString(b.LD[:]),
+				FamilyID: hex.EncodeToString(b.FamilyID[:]), ImageID: hex.EncodeToString(b.ImageID[:]),
+				AuthorKeyEnabled: b.AuthorKeyEnabled != 0, Matches: launchdigest.Digest(b.LD) == md}
+		}
+	}
+	switch {
+	case q == nil || d.QEMUNeedsVCPUType != "":
+	case ignoring:
+		d.QEMUIgnoringParameters = qd.String()
+	default:
 		d.QEMUMeasurement = qd.String()
 	}
+	switch {
+	case m == nil:
+		d.Divergence = "the igvmmeasure loader does not measure the file"
+	case refusal != nil:
+		d.Divergence = (&launchdigest.LoaderDivergence{QEMUErr: refusal}).String()
+		if ignoring {
+			d.QEMUWithParameters = "the loaders agree"
+			if div != nil {
+				d.QEMUWithParameters = div.String()
+			}
+		}
+	default:
+		d.LoadersAgree = div == nil
+		if div != nil {
+			d.Divergence = div.String()
+		}
+	}
 	return d, nil
+}
+
+// higherVP returns h when it is a VP context of the mask for a higher VP
+// index than last, else last.
+func higherVP(last *igvm.Header, h igvm.Header, mask uint32) *igvm.Header {
+	v, ok := h.Body.(igvm.VPContext)
+	if !ok || v.CompatibilityMask&mask == 0 || (last != nil && v.VPIndex <= last.Body.(igvm.VPContext).VPIndex) {
+		return last
+	}
+	return &h
+}
+
+// describeQEMU builds the qemu loader's launch of f with the fewest vCPUs
+// QEMU accepts (one more than the VP index of lastVP, the VP context of the
+// SEV-SNP platform with the highest index). A launch the loader refuses is
+// nil, with refusal and d.QEMURefusal saying why; when only its unhandled
+// parameters stop QEMU, the launch is that of --ignore-unhandled-parameters
+// (ignoring true).
+func describeQEMU(f *igvm.File, d *IGVMDescription, lastVP *igvm.Header) (q *launchdigest.IGVMLaunch, ignoring bool, refusal, err error) {
+	vcpus := 1
+	if lastVP != nil {
+		vp := int(lastVP.Body.(igvm.VPContext).VPIndex)
+		if vp >= MaxVCPUs {
+			refusal = &launchdigest.DirectiveError{Directive: lastVP.Name(), Offset: lastVP.Offset, Err: launchdigest.ErrQEMURefuses,
+				Msg: fmt.Sprintf("a VP context for vCPU %d, but a QEMU guest has at most %d vCPUs", vp, MaxVCPUs)}
+			d.QEMURefusal = refusal.Error()
+			return nil, false, refusal, nil
+		}
+		vcpus = vp + 1
+	}
+	d.QEMUVCPUs = vcpus
+	q, err = launchdigest.IGVMQEMU(f, launchdigest.QEMUOptions{VCPUs: vcpus})
+	if err != nil {
+		if !launchdigest.IsIGVMRefusal(err) {
+			return nil, false, nil, err
+		}
+		refusal, d.QEMURefusal = err, err.Error()
+		q2, err2 := launchdigest.IGVMQEMU(f, launchdigest.QEMUOptions{VCPUs: vcpus, IgnoreUnhandledParameters: true})
+		switch {
+		case err2 == nil:
+			q, ignoring = q2, true
+		case !launchdigest.IsIGVMRefusal(err2):
+			return nil, false, nil, err2
+		case err2.Error() != err.Error():
+			d.QEMUWithParameters = (&launchdigest.LoaderDivergence{QEMUErr: err2}).String()
+		}
+	}
+	if q != nil {
+		if i, ok := q.VCPUs.ResetVCPU(vcpus); ok {
+			d.QEMUNeedsVCPUType = fmt.Sprintf("vCPU %d has no VP context in the file: QEMU gives it its reset VMSA, which holds the vCPU signature (measure --igvm-loader qemu --vcpus %d --vcpu-type ...)", i, vcpus)
+		}
+	}
+	return q, ignoring, refusal, nil
 }
 
 // SignIGVM writes to w a copy of the IGVM file at path that carries an

@@ -64,28 +64,59 @@ func runIGVMShow(args []string, stdout io.Writer) error {
 	for _, v := range d.VPContexts {
 		fmt.Fprintf(&b, "%s: VP %d, mask %s, GPA %s, %s\n", v.Directive, v.VPIndex, v.Mask, v.GPA, v.Kind)
 	}
+	if d.VPContextCount > len(d.VPContexts) {
+		fmt.Fprintf(&b, "VP contexts: %d, too many to list\n", d.VPContextCount)
+	}
 	for _, a := range d.ParameterAreas {
 		fmt.Fprintf(&b, "parameter area %d: %d bytes, initial data %v\n", a.Index, a.Size, a.InitialData)
+	}
+	if d.ParameterAreaCount > len(d.ParameterAreas) {
+		fmt.Fprintf(&b, "parameter areas: %d, too many to list: %d bytes in all, %d with initial data\n", d.ParameterAreaCount, d.ParameterAreaBytes, d.AreasWithData)
 	}
 	if blk := d.IDBlock; blk != nil {
 		fmt.Fprintf(&b, "ID block (%s): launch digest %s (matches: %v), author key %v\n", blk.Directive, blk.LaunchDigest, blk.Matches, blk.AuthorKeyEnabled)
 	}
-	if d.Measurement != "" {
-		fmt.Fprintf(&b, "measurement (igvmmeasure loader): %s\n", d.Measurement)
-		if d.QEMUMeasurement != "" {
-			fmt.Fprintf(&b, "measurement (qemu loader, %s): %s\n", vcpusText(d.QEMUVCPUs), d.QEMUMeasurement)
-		}
-		if d.LoadersAgree {
-			fmt.Fprintf(&b, "loaders: the igvmmeasure and qemu loaders measure this file the same (%s)\n", vcpusText(d.QEMUVCPUs))
-		} else {
-			fmt.Fprintf(&b, "loaders: they differ: %s\n", d.Divergence)
-		}
-		if d.QEMUWithParameters != "" {
-			fmt.Fprintf(&b, "loaders, with a QEMU that fills those parameters (--ignore-unhandled-parameters): %s\n", d.QEMUWithParameters)
-		}
+	if d.Measurement != "" || d.IGVMMeasureRefusal != "" {
+		writeIGVMMeasurements(&b, d)
 	}
 	_, err = io.WriteString(stdout, b.String())
 	return err
+}
+
+// writeIGVMMeasurements writes what each loader measures and how they compare.
+func writeIGVMMeasurements(b *strings.Builder, d *measure.IGVMDescription) {
+	if d.IGVMMeasureRefusal != "" {
+		fmt.Fprintf(b, "measurement (igvmmeasure loader): not measured: %s\n", d.IGVMMeasureRefusal)
+	} else {
+		fmt.Fprintf(b, "measurement (igvmmeasure loader): %s\n", d.Measurement)
+	}
+	qemu := "qemu loader"
+	if d.QEMUVCPUs > 0 {
+		qemu += ", " + vcpusText(d.QEMUVCPUs)
+	}
+	switch {
+	case d.QEMUMeasurement != "":
+		fmt.Fprintf(b, "measurement (%s): %s\n", qemu, d.QEMUMeasurement)
+	case d.QEMURefusal != "":
+		fmt.Fprintf(b, "measurement (%s): not measured: %s\n", qemu, d.QEMURefusal)
+	case d.QEMUNeedsVCPUType != "":
+		fmt.Fprintf(b, "measurement (%s): depends on the vCPU type: %s\n", qemu, d.QEMUNeedsVCPUType)
+	}
+	if d.QEMUIgnoringParameters != "" {
+		fmt.Fprintf(b, "measurement (qemu loader with --ignore-unhandled-parameters, %s; QEMU 10.2 itself refuses the file): %s\n",
+			vcpusText(d.QEMUVCPUs), d.QEMUIgnoringParameters)
+	} else if d.QEMURefusal != "" && d.QEMUNeedsVCPUType != "" {
+		fmt.Fprintf(b, "measurement (qemu loader with --ignore-unhandled-parameters, %s): depends on the vCPU type: %s\n", vcpusText(d.QEMUVCPUs), d.QEMUNeedsVCPUType)
+	}
+	switch {
+	case d.LoadersAgree:
+		fmt.Fprintf(b, "loaders: the igvmmeasure and qemu loaders measure this file the same (%s)\n", vcpusText(d.QEMUVCPUs))
+	case d.IGVMMeasureRefusal == "" && d.QEMURefusal == "":
+		fmt.Fprintf(b, "loaders: they differ: %s\n", d.Divergence)
+	}
+	if d.QEMUWithParameters != "" {
+		fmt.Fprintf(b, "loaders, with a QEMU that fills those parameters (--ignore-unhandled-parameters): %s\n", d.QEMUWithParameters)
+	}
 }
 
 // counts formats a map of counts as " KEY N, KEY N" in key order.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -250,5 +251,106 @@ func TestIGVMQEMUNeedsSignature(t *testing.T) {
 	r := runInProcess("--mode", "snp", "--igvm", writeIGVM(t, "novp.igvm", b), "--igvm-loader", "qemu", "--vcpus", "1")
 	if r.code != 2 || !strings.Contains(r.stderr, "vCPU 0 has no VP context") {
 		t.Errorf("no VP context: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+type showJSON struct {
+	Measurement            string `json:"measurement"`
+	IGVMMeasureRefusal     string `json:"igvmmeasure_refusal"`
+	QEMUMeasurement        string `json:"qemu_measurement"`
+	QEMUVCPUs              int    `json:"qemu_vcpus"`
+	QEMURefusal            string `json:"qemu_refusal"`
+	QEMUIgnoringParameters string `json:"qemu_measurement_ignoring_parameters"`
+	QEMUNeedsVCPUType      string `json:"qemu_needs_vcpu_type"`
+	LoadersAgree           bool   `json:"loaders_agree"`
+	ParameterAreas         []any  `json:"parameter_areas"`
+	ParameterAreaCount     int    `json:"parameter_area_count"`
+	VPContexts             []any  `json:"vp_contexts"`
+	VPContextCount         int    `json:"vp_context_count"`
+}
+
+func showIGVM(t *testing.T, path string) (string, showJSON) {
+	t.Helper()
+	r := runInProcess("igvm", "show", path)
+	j := runInProcess("igvm", "show", "--json", path)
+	var d showJSON
+	if r.code != 0 || j.code != 0 || json.Unmarshal([]byte(j.stdout), &d) != nil {
+		t.Fatalf("show %s: exit %d %d, %s%s", path, r.code, j.code, r.stderr, j.stderr)
+	}
+	return r.stdout, d
+}
+
+// igvm show labels what each loader does with the files they refuse.
+func TestIGVMShowRefusals(t *testing.T) {
+	// QEMU 10.2 refuses 30 for its MADT: the qemu digest shown is that of
+	// --ignore-unhandled-parameters, and says so.
+	c43d := "c43d053d39c347aabe45e621c3c7a7d7601d36e380856f0eb92eeec6a4cb274ab0d6b7535678a8caf0d7463fb6adb6d7"
+	out, d := showIGVM(t, igvmPath("30_ib_qemu_sorted_ovmf.igvm"))
+	if !strings.Contains(out, "measurement (qemu loader, 1 vCPU): not measured: offset 0x108: directive[7] MADT: QEMU 10.2 has no handler for MADT directives\n") ||
+		!strings.Contains(out, "measurement (qemu loader with --ignore-unhandled-parameters, 1 vCPU; QEMU 10.2 itself refuses the file): "+c43d+"\n") ||
+		strings.Contains(out, "measurement (qemu loader, 1 vCPU): "+c43d) {
+		t.Errorf("show 30:\n%s", out)
+	}
+	if d.QEMUMeasurement != "" || d.QEMUIgnoringParameters != c43d || !strings.Contains(d.QEMURefusal, "MADT") {
+		t.Errorf("show 30 --json: %+v", d)
+	}
+
+	// A VP context for vCPU 65535: no QEMU guest has 65536 vCPUs.
+	b := snpFile()
+	b.Page(0x1000, 1, 0, igvm.DataNormal, []byte{1})
+	b.VMSA(0xFFFFFFFFF000, 1, 0xFFFF, basicVMSA(t))
+	out, d = showIGVM(t, writeIGVM(t, "vp65535.igvm", b))
+	if !strings.Contains(out, "measurement (qemu loader): not measured: offset 0x68: directive[1] VP_CONTEXT: a VP context for vCPU 65535, but a QEMU guest has at most 4096 vCPUs\n") ||
+		strings.Contains(out, "65536") || d.QEMUMeasurement != "" || d.QEMUVCPUs != 0 || d.Measurement == "" {
+		t.Errorf("show VP 65535: %+v\n%s", d, out)
+	}
+
+	// A 2 MiB page with data: igvmmeasure cannot measure it (it panics);
+	// show says so and shows the qemu loader, which measures it.
+	b = snpFile()
+	b.Page(0x200000, 1, igvm.FlagLargePage, igvm.DataNormal, []byte{1})
+	b.VMSA(0xFFFFFFFFF000, 1, 0, basicVMSA(t))
+	large := writeIGVM(t, "large.igvm", b)
+	q := measureHex(t, "--mode", "snp", "--igvm", large, "--igvm-loader", "qemu", "--vcpus", "1")
+	out, d = showIGVM(t, large)
+	if !strings.Contains(out, "measurement (igvmmeasure loader): not measured: offset 0x48: directive[0] PAGE_DATA: 2 MiB page with file data") ||
+		!strings.Contains(out, "measurement (qemu loader, 1 vCPU): "+q+"\n") || d.Measurement != "" || d.QEMUMeasurement != q ||
+		!strings.Contains(d.IGVMMeasureRefusal, "2 MiB page") || d.LoadersAgree {
+		t.Errorf("show 2 MiB page with data: %+v\n%s", d, out)
+	}
+
+	// Without a VP context, the qemu loader's VMSA depends on the vCPU type.
+	b = snpFile()
+	b.Page(0x1000, 1, 0, igvm.DataNormal, []byte{1})
+	out, d = showIGVM(t, writeIGVM(t, "novp.igvm", b))
+	if !strings.Contains(out, "measurement (qemu loader, 1 vCPU): depends on the vCPU type: vCPU 0 has no VP context") ||
+		d.QEMUMeasurement != "" || d.QEMUNeedsVCPUType == "" {
+		t.Errorf("show without VP context: %+v\n%s", d, out)
+	}
+}
+
+// Many parameter areas or VP contexts are counted, not listed.
+func TestIGVMShowManyAreas(t *testing.T) {
+	for _, n := range []int{16, 17} {
+		b := snpFile()
+		for i := range n {
+			b.Add(igvm.ParameterArea{NumberOfBytes: 4096, Index: uint32(i)}, nil)
+		}
+		out, d := showIGVM(t, writeIGVM(t, "areas.igvm", b))
+		listed := strings.Count(out, "\nparameter area ")
+		summary := strings.Contains(out, fmt.Sprintf("\nparameter areas: %d, too many to list: %d bytes in all, 0 with initial data\n", n, n*4096))
+		if d.ParameterAreaCount != n || (n == 16) != (listed == 16 && len(d.ParameterAreas) == 16 && !summary) ||
+			(n == 17) != (listed == 0 && len(d.ParameterAreas) == 0 && summary) {
+			t.Errorf("%d areas: %d listed, %d in JSON, summary %v\n%s", n, listed, len(d.ParameterAreas), summary, out)
+		}
+	}
+	b := snpFile()
+	for i := range 17 {
+		b.VMSA(0xFFFFFFFFF000, 1, uint16(i), basicVMSA(t))
+	}
+	out, d := showIGVM(t, writeIGVM(t, "vps.igvm", b))
+	if !strings.Contains(out, "\nVP contexts: 17, too many to list\n") || strings.Contains(out, "VP_CONTEXT: VP") || d.VPContextCount != 17 ||
+		len(d.VPContexts) != 0 || d.QEMUVCPUs != 17 || d.QEMUMeasurement == "" {
+		t.Errorf("17 VP contexts: %+v\n%s", d, out)
 	}
 }
