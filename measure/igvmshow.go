@@ -297,12 +297,23 @@ func describeQEMU(f *igvm.File, d *IGVMDescription, lastVP *igvm.Header) (q *lau
 	return q, ignoring, refusal, nil
 }
 
+// IGVMSigned is what SignIGVM wrote.
+type IGVMSigned struct {
+	// Block is the ID block, for the igvmmeasure loader's digest.
+	Block *idblock.Block
+	// QEMUNote, when not empty, says that QEMU 10.2 measures the file
+	// otherwise (the qemu loader with the fewest vCPUs QEMU accepts), so
+	// that a QEMU launch with this ID block fails at SNP_LAUNCH_FINISH.
+	QEMUNote string
+}
+
 // SignIGVM writes to w a copy of the IGVM file at path that carries an
 // SNP_ID_BLOCK for its SEV-SNP launch digest (as igvmmeasure measures it,
 // with c's NativeZero), signed with idKey and, when not nil, certified by
 // authorKey; the block's policy is the file's GUEST_POLICY, as igvmmeasure
-// sign does. It returns the ID block.
-func SignIGVM(ctx context.Context, c *Config, w io.Writer, idKey, authorKey *ecdsa.PrivateKey) (*idblock.Block, error) {
+// sign does. It also measures the file with the qemu loader, to say when
+// QEMU would not accept the block.
+func SignIGVM(ctx context.Context, c *Config, w io.Writer, idKey, authorKey *ecdsa.PrivateKey) (*IGVMSigned, error) {
 	g, err := openIGVM(c.IGVM)
 	if err != nil {
 		return nil, err
@@ -319,6 +330,10 @@ func SignIGVM(ctx context.Context, c *Config, w io.Writer, idKey, authorKey *ecd
 	if err != nil {
 		return nil, fileErr(c.IGVM, err)
 	}
+	note, err := qemuSignNote(ctx, g.f, l.Mask, ld)
+	if err != nil {
+		return nil, fileErr(c.IGVM, err)
+	}
 	blk := idblock.NewBlock(ld)
 	blk.Policy = l.Policy
 	auth, err := idblock.NewAuth(rand.Reader, blk, idKey, authorKey)
@@ -328,5 +343,42 @@ func SignIGVM(ctx context.Context, c *Config, w io.Writer, idKey, authorKey *ecd
 	if err := igvm.WithIDBlock(w, g.f, igvm.NewSNPIDBlock(l.Mask, blk, auth)); err != nil {
 		return nil, fileErr(c.IGVM, err)
 	}
-	return blk, nil
+	return &IGVMSigned{Block: blk, QEMUNote: note}, nil
+}
+
+// qemuSignNote measures f with the qemu loader as igvm show does (the
+// fewest vCPUs QEMU accepts) and says how its digest differs from ld, the
+// digest being signed; "" when they are equal or QEMU refuses the file.
+func qemuSignNote(ctx context.Context, f *igvm.File, mask uint32, ld launchdigest.Digest) (string, error) {
+	var lastVP *igvm.Header
+	for h, err := range f.Directives() {
+		if err != nil {
+			return "", err
+		}
+		lastVP = higherVP(lastVP, h, mask)
+	}
+	var d IGVMDescription
+	q, ignoring, _, err := describeQEMU(f, &d, lastVP)
+	if err != nil || q == nil {
+		return "", err
+	}
+	qd, err := q.Measure(ctx, nil)
+	if err != nil || qd == ld {
+		return "", err
+	}
+	how := fmt.Sprintf("QEMU 10.2 measures this file as %s (qemu loader, %s)", qd, vcpuCount(d.QEMUVCPUs))
+	switch {
+	case d.QEMUNeedsVCPUType != "":
+		how = fmt.Sprintf("QEMU 10.2 measures this file otherwise (qemu loader, %s: %s)", vcpuCount(d.QEMUVCPUs), d.QEMUNeedsVCPUType)
+	case ignoring:
+		how = fmt.Sprintf("a QEMU that fills the file's parameters measures it as %s (qemu loader with --ignore-unhandled-parameters, %s)", qd, vcpuCount(d.QEMUVCPUs))
+	}
+	return how + ", not the signed " + ld.String() + ": a QEMU launch with this ID block fails at SNP_LAUNCH_FINISH", nil
+}
+
+func vcpuCount(n int) string {
+	if n == 1 {
+		return "1 vCPU"
+	}
+	return fmt.Sprintf("%d vCPUs", n)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/snpmeasure/snpmeasure/idblock"
@@ -25,7 +24,7 @@ func runIGVM(args []string, stdout, stderr io.Writer) error {
 	case "show":
 		return runIGVMShow(args[1:], stdout)
 	case "sign":
-		return runIGVMSign(args[1:], stdout)
+		return runIGVMSign(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		app.Usage("igvm")(stdout, cli.NewFlagSet("igvm"))
 		return cli.ErrHelp
@@ -128,7 +127,7 @@ func counts[V int | uint64](m map[string]V) string {
 	return strings.Join(parts, ",")
 }
 
-func runIGVMSign(args []string, stdout io.Writer) error {
+func runIGVMSign(args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("igvm sign")
 	output := fs.StringP("output", "o", "", "the signed IGVM file to write, - for standard output (required)")
 	idKey := fs.String("id-key", "", "ID key: P-384 private key PEM (required)")
@@ -157,17 +156,21 @@ func runIGVMSign(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var blk *idblock.Block
+	var signed *measure.IGVMSigned
 	if err := app.WriteOutput(*output, stdout, []string{in, *idKey, *authorKey}, func(w io.Writer) error {
-		blk, err = measure.SignIGVM(context.Background(), &measure.Config{IGVM: in, NativeZero: *nativeZero}, w, id, author)
+		signed, err = measure.SignIGVM(context.Background(), &measure.Config{IGVM: in, NativeZero: *nativeZero}, w, id, author)
 		return err
 	}); err != nil {
 		return err
 	}
+	if signed.QEMUNote != "" {
+		cli.PrintNotes(stderr, []string{signed.QEMUNote})
+	}
 	msg := stdout
 	if *output == "-" {
-		msg = os.Stderr
+		msg = stderr
 	}
+	blk := signed.Block
 	d, _ := idblock.KeyDigest(&id.PublicKey)
 	fmt.Fprintf(msg, "%s: ID block for measurement %x, policy %#x\nid_key_hash: %s\n", *output, blk.Measurement, blk.Policy, base64.StdEncoding.EncodeToString(d[:]))
 	return nil

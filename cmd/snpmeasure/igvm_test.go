@@ -354,3 +354,18 @@ func TestIGVMShowManyAreas(t *testing.T) {
 		t.Errorf("17 VP contexts: %+v\n%s", d, out)
 	}
 }
+
+// igvm sign notes when QEMU measures the file otherwise, in one line.
+func TestIGVMSignNote(t *testing.T) {
+	dir := t.TempDir()
+	key := "../../testdata/idblock/id_key_test.pem"
+	r := runInProcess("igvm", "sign", igvmPath("06_snp_params.igvm"), "-o", filepath.Join(dir, "06.igvm"), "--id-key", key)
+	want := "snpmeasure: note: QEMU 10.2 measures this file as c8b478b1b3fac7bcd52b81cf82f9d78a10622a1421f595b0ee565b44d26fcef9618f7995866f1d460fc8952727d7d121 (qemu loader, 1 vCPU), not the signed 9c56a7c283c5bde489d1d070f2004b78e1b2d05b1949e39c8b65a88f657e3c2f35289daa83bd1b6ed2b5fe0ff753737c: a QEMU launch with this ID block fails at SNP_LAUNCH_FINISH\n"
+	if r.code != 0 || r.stderr != want {
+		t.Errorf("sign 06: exit %d, stderr %q, want %q", r.code, r.stderr, want)
+	}
+	// The loaders agree on 01: no note.
+	if r := runInProcess("igvm", "sign", igvmPath("01_snp_basic.igvm"), "-o", filepath.Join(dir, "01.igvm"), "--id-key", key); r.code != 0 || r.stderr != "" {
+		t.Errorf("sign 01: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
