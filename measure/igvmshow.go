@@ -366,14 +366,14 @@ func qemuSignNote(ctx context.Context, f *igvm.File, mask uint32, ld launchdiges
 	if err != nil || qd == ld {
 		return "", err
 	}
-	how := fmt.Sprintf("QEMU 10.2 measures this file as %s (qemu loader, %s)", qd, vcpuCount(d.QEMUVCPUs))
-	switch {
-	case d.QEMUNeedsVCPUType != "":
-		how = fmt.Sprintf("QEMU 10.2 measures this file otherwise (qemu loader, %s: %s)", vcpuCount(d.QEMUVCPUs), d.QEMUNeedsVCPUType)
-	case ignoring:
-		how = fmt.Sprintf("a QEMU that fills the file's parameters measures it as %s (qemu loader with --ignore-unhandled-parameters, %s)", qd, vcpuCount(d.QEMUVCPUs))
+	n := vcpuCount(d.QEMUVCPUs)
+	how := fmt.Sprintf("QEMU 10.2 measures this file as %s (qemu loader, %s)", qd, n)
+	if i, ok := q.VCPUs.ResetVCPU(d.QEMUVCPUs); ok {
+		how = fmt.Sprintf("QEMU 10.2 measures this file otherwise (qemu loader, %s: vCPU %d has no VP context, so QEMU measures a reset VMSA holding the vCPU signature)", n, i)
+	} else if ignoring {
+		how = fmt.Sprintf("a QEMU that fills the file's parameters measures it as %s (qemu loader with --ignore-unhandled-parameters, %s)", qd, n)
 	}
-	return how + ", not the signed " + ld.String() + ": a QEMU launch with this ID block fails at SNP_LAUNCH_FINISH", nil
+	return how + ", not as the signed " + ld.String() + ": a QEMU launch with this ID block fails at SNP_LAUNCH_FINISH", nil
 }
 
 func vcpuCount(n int) string {

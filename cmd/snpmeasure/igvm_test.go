@@ -360,9 +360,17 @@ func TestIGVMSignNote(t *testing.T) {
 	dir := t.TempDir()
 	key := "../../testdata/idblock/id_key_test.pem"
 	r := runInProcess("igvm", "sign", igvmPath("06_snp_params.igvm"), "-o", filepath.Join(dir, "06.igvm"), "--id-key", key)
-	want := "snpmeasure: note: QEMU 10.2 measures this file as c8b478b1b3fac7bcd52b81cf82f9d78a10622a1421f595b0ee565b44d26fcef9618f7995866f1d460fc8952727d7d121 (qemu loader, 1 vCPU), not the signed 9c56a7c283c5bde489d1d070f2004b78e1b2d05b1949e39c8b65a88f657e3c2f35289daa83bd1b6ed2b5fe0ff753737c: a QEMU launch with this ID block fails at SNP_LAUNCH_FINISH\n"
+	want := "snpmeasure: note: QEMU 10.2 measures this file as c8b478b1b3fac7bcd52b81cf82f9d78a10622a1421f595b0ee565b44d26fcef9618f7995866f1d460fc8952727d7d121 (qemu loader, 1 vCPU), not as the signed 9c56a7c283c5bde489d1d070f2004b78e1b2d05b1949e39c8b65a88f657e3c2f35289daa83bd1b6ed2b5fe0ff753737c: a QEMU launch with this ID block fails at SNP_LAUNCH_FINISH\n"
 	if r.code != 0 || r.stderr != want {
 		t.Errorf("sign 06: exit %d, stderr %q, want %q", r.code, r.stderr, want)
+	}
+	// Without a VP context, QEMU measures a reset VMSA igvmmeasure never does.
+	b := snpFile()
+	b.Page(0x1000, 1, 0, igvm.DataNormal, []byte{1})
+	r = runInProcess("igvm", "sign", writeIGVM(t, "novp.igvm", b), "-o", filepath.Join(dir, "novp.igvm"), "--id-key", key)
+	if r.code != 0 || !strings.HasPrefix(r.stderr, "snpmeasure: note: QEMU 10.2 measures this file otherwise (qemu loader, 1 vCPU: vCPU 0 has no VP context") ||
+		strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("sign without VP context: exit %d, stderr %q", r.code, r.stderr)
 	}
 	// The loaders agree on 01: no note.
 	if r := runInProcess("igvm", "sign", igvmPath("01_snp_basic.igvm"), "-o", filepath.Join(dir, "01.igvm"), "--id-key", key); r.code != 0 || r.stderr != "" {
