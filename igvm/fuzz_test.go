@@ -28,6 +28,11 @@ func FuzzParse(f *testing.F) {
 	b.Add(igvm.ParameterInsert{GPA: 0x1000, CompatibilityMask: 1, Index: 0}, nil)
 	b.Page(0x2000, 1, igvm.FlagLargePage, igvm.DataNormal, []byte{1})
 	f.Add(b.Bytes())
+	// Two VP_CONTEXT directives naming one VBS context (read once).
+	v := vsmBuilder()
+	v.Add(igvm.VPContext{CompatibilityMask: maskVSM}, vbsTable(3, 2))
+	v.Add(igvm.VPContext{CompatibilityMask: maskVSM}, vbsTable(3, 2))
+	f.Add(v.Bytes())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, hs, err := igvm.Parse(data)
 		if err != nil {
