@@ -17,6 +17,11 @@
 // alignment, data ranges, parameter area declaration and use, and VP
 // contexts decoded by the platform whose compatibility mask equals theirs.
 // Errors are *FormatError values naming the file offset and the header.
+// It refuses a few files the crate takes, none of them real: reserved
+// PAGE_DATA flag bits, GPA ranges past 2^64, more than MaxParameterAreas
+// parameter areas, VBS contexts of more than MaxVBSRegisters registers or
+// whose register tables overlap; so that work and memory stay linear in
+// the file (a VBS context named by many directives is read once).
 //
 // WithIDBlock writes a copy of a file with an SNP_ID_BLOCK directive, as
 // igvmmeasure sign does.
