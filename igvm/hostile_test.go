@@ -1,30 +1,16 @@
 package igvm_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/snpmeasure/snpmeasure/igvm"
 	"github.com/snpmeasure/snpmeasure/internal/igvmtest"
 )
-
-// countingReaderAt counts the reads made of a file and the bytes read.
-type countingReaderAt struct {
-	r            io.ReaderAt
-	calls, bytes atomic.Int64
-}
-
-func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	c.calls.Add(1)
-	n, err := c.r.ReadAt(p, off)
-	c.bytes.Add(int64(n))
-	return n, err
-}
 
 // vbsTable is a VBS VP context of n registers of the VTL, all RIP (0x20005).
 func vbsTable(n int, vtl byte) []byte {
@@ -47,27 +33,14 @@ func vsmBuilder() *igvmtest.Builder {
 }
 
 // readAll opens data through a counting reader and reads every directive.
-func readAll(data []byte) (*countingReaderAt, *igvm.Headers, error) {
-	r := &countingReaderAt{r: bytesReader(data)}
+func readAll(data []byte) (*igvmtest.CountingReaderAt, *igvm.Headers, error) {
+	r := &igvmtest.CountingReaderAt{R: bytes.NewReader(data)}
 	f, err := igvm.Open(r, int64(len(data)))
 	if err != nil {
 		return r, nil, err
 	}
 	hs, err := f.ReadAll()
 	return r, hs, err
-}
-
-type bytesReader []byte
-
-func (b bytesReader) ReadAt(p []byte, off int64) (int, error) {
-	if off >= int64(len(b)) {
-		return 0, io.EOF
-	}
-	n := copy(p, b[off:])
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
 }
 
 // A VBS context named by many VP_CONTEXT directives is read once, in one
@@ -93,7 +66,7 @@ func TestVBSContextReadOnce(t *testing.T) {
 	}
 	// The checksum, the head sections and the directives each read the
 	// headers once; the context is read once.
-	if calls, n := r.calls.Load(), r.bytes.Load(); calls > 20 || n > 3*int64(len(data)) {
+	if calls, n := r.Calls.Load(), r.Bytes.Load(); calls > 20 || n > 3*int64(len(data)) {
 		t.Errorf("%d reads of %d bytes for a %d-byte file", calls, n, len(data))
 	}
 }

@@ -5,13 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 
 	"github.com/snpmeasure/snpmeasure/igvm"
+	"github.com/snpmeasure/snpmeasure/internal/igvmtest"
 )
 
 // Both loaders measure MaxIGVMUpdates page updates and refuse one more,
@@ -71,18 +70,6 @@ func TestIGVMUpdateBound(t *testing.T) {
 	}
 }
 
-// countingReaderAt counts the bytes read from a file.
-type countingReaderAt struct {
-	r io.ReaderAt
-	n atomic.Int64
-}
-
-func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	n, err := c.r.ReadAt(p, off)
-	c.n.Add(int64(n))
-	return n, err
-}
-
 // CompareIGVMLaunches replays each launch once: it reads what measuring
 // both reads, gives the digests Measure gives, and finds the divergence
 // CompareIGVMLoaders reports, whichever launch is longer.
@@ -96,7 +83,7 @@ func TestCompareIGVMLaunchesOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := &countingReaderAt{r: bytes.NewReader(data)}
+			r := &igvmtest.CountingReaderAt{R: bytes.NewReader(data)}
 			f, err := igvm.Open(r, int64(len(data)))
 			if err != nil {
 				t.Fatal(err)
@@ -111,15 +98,15 @@ func TestCompareIGVMLaunchesOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
-			r.n.Store(0)
+			r.Bytes.Store(0)
 			dm, err1 := m.Measure(ctx, nil)
 			dq, err2 := q.Measure(ctx, nil)
-			measured := r.n.Swap(0)
+			measured := r.Bytes.Swap(0)
 			c, err := CompareIGVMLaunches(ctx, m, q)
 			if err := errors.Join(err, err1, err2); err != nil {
 				t.Fatal(err)
 			}
-			if read := r.n.Load(); read != measured {
+			if read := r.Bytes.Load(); read != measured {
 				t.Errorf("the comparison read %d bytes, measuring both %d", read, measured)
 			}
 			if c.IGVMMeasure != dm || c.QEMU != dq {

@@ -2,27 +2,14 @@ package measure
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 
 	"github.com/snpmeasure/snpmeasure/igvm"
+	"github.com/snpmeasure/snpmeasure/internal/igvmtest"
 	"github.com/snpmeasure/snpmeasure/launchdigest"
 )
-
-// countingReaderAt counts the bytes read from a file.
-type countingReaderAt struct {
-	r io.ReaderAt
-	n atomic.Int64
-}
-
-func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	n, err := c.r.ReadAt(p, off)
-	c.n.Add(int64(n))
-	return n, err
-}
 
 // igvm show replays each loader's launch once: it reads the file's page
 // data no more than building and measuring both launches does, plus one
@@ -45,43 +32,43 @@ func TestDescribeIGVMReadsOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := &countingReaderAt{r: fh}
+			r := &igvmtest.CountingReaderAt{R: fh}
 			f, err := igvm.Open(r, st.Size())
 			if err != nil {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
 			// What each part costs on its own.
-			r.n.Store(0)
+			r.Bytes.Store(0)
 			for _, err := range f.Directives() {
 				if err != nil {
 					t.Fatal(err)
 				}
 			}
-			walk := r.n.Swap(0)
+			walk := r.Bytes.Swap(0)
 			m, err := launchdigest.IGVMMeasure(f, launchdigest.IGVMMeasureOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			buildM := r.n.Swap(0)
+			buildM := r.Bytes.Swap(0)
 			q, err := launchdigest.IGVMQEMU(f, launchdigest.QEMUOptions{VCPUs: 1, IgnoreUnhandledParameters: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			buildQ := r.n.Swap(0)
+			buildQ := r.Bytes.Swap(0)
 			if _, err := m.Measure(ctx, nil); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := q.Measure(ctx, nil); err != nil {
 				t.Fatal(err)
 			}
-			measured := r.n.Swap(0)
+			measured := r.Bytes.Swap(0)
 			d, err := describeIGVM(ctx, &igvmFile{path: path, fh: fh, f: f})
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := walk + buildM + tc.qemuBuilds*buildQ + measured
-			if got := r.n.Load(); got > want {
+			if got := r.Bytes.Load(); got > want {
 				t.Errorf("read %d bytes, want at most %d (one replay of each launch: %d)", got, want, measured)
 			}
 			if d.Measurement == "" || (d.QEMUMeasurement == "") == (d.QEMUIgnoringParameters == "") {

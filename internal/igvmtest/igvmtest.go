@@ -6,6 +6,8 @@ package igvmtest
 
 import (
 	"bytes"
+	"io"
+	"sync/atomic"
 
 	"github.com/snpmeasure/snpmeasure/igvm"
 )
@@ -108,4 +110,19 @@ func (b *Builder) Bytes() []byte {
 	out.Write(vh)
 	out.Write(data)
 	return out.Bytes()
+}
+
+// CountingReaderAt counts the reads made of R and the bytes they return,
+// for tests of how often a file is read.
+type CountingReaderAt struct {
+	R            io.ReaderAt
+	Calls, Bytes atomic.Int64
+}
+
+// ReadAt reads from R and counts.
+func (c *CountingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	c.Calls.Add(1)
+	n, err := c.R.ReadAt(p, off)
+	c.Bytes.Add(int64(n))
+	return n, err
 }
