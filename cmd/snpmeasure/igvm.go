@@ -11,6 +11,7 @@ import (
 	"github.com/snpmeasure/snpmeasure/idblock"
 	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/measure"
+	"github.com/snpmeasure/snpmeasure/outfile"
 )
 
 func init() {
@@ -134,7 +135,7 @@ func runIGVMSign(args []string, stdout io.Writer) error {
 		return err
 	}
 	msg := stdout
-	if *output == "-" {
+	if outfile.IsStdout(*output) {
 		msg = os.Stderr
 	}
 	d, _ := idblock.KeyDigest(&id.PublicKey)

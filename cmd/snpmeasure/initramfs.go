@@ -143,7 +143,7 @@ func runInitramfsBuild(args []string, stdout io.Writer) error {
 	if err := out.Commit(); err != nil {
 		return err
 	}
-	if *output == "-" {
+	if outfile.IsStdout(*output) {
 		stdout = os.Stderr // the archive went to standard output
 	}
 	fmt.Fprintf(stdout, "sha256:%s  %s\n", sum, *output)
