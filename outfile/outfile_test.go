@@ -283,4 +283,3 @@ func TestDiscard(t *testing.T) {
 		t.Error("the target changed")
 	}
 }
-

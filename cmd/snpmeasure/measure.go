@@ -1,11 +1,11 @@
 package main
 
 import (
-	"github.com/snpmeasure/snpmeasure/launchdigest"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"github.com/snpmeasure/snpmeasure/launchdigest"
 	"io"
 
 	"github.com/snpmeasure/snpmeasure/internal/cli"
