@@ -215,7 +215,7 @@ func (in *Inputs) guestFeatures() (uint64, error) {
 // loader every vCPU count and type (the VMSAs of vCPUs without a VP context
 // carry the type's signature); with igvmmeasure the one launch the file
 // describes. VMMs, guest features and KVM initialisations do not apply.
-func (in *Inputs) enumerateIGVM(ctx context.Context, s *Space, yield func(Point) bool) error {
+func (in *Inputs) enumerateIGVM(ctx context.Context, s *Space, yield func(Point) bool, strict bool) error {
 	gf, err := in.guestFeatures()
 	if err != nil {
 		return err
@@ -231,6 +231,11 @@ func (in *Inputs) enumerateIGVM(ctx context.Context, s *Space, yield func(Point)
 		}
 		yield(Point{VCPUs: l.VMSAs, VMM: vmsa.QEMU, GuestFeatures: gf, Measurement: d})
 		return nil
+	}
+	// Every count must launch (it needs a vCPU for every VP context): with
+	// strict, a smaller one is refused, not silently left out of the series.
+	if _, err := in.config.igvmLaunch(in.igvm, s.VCPUs[0], s.CPUs[0].Signature); err != nil && strict {
+		return err
 	}
 	maxVCPUs := s.VCPUs[len(s.VCPUs)-1]
 	want := make([]bool, maxVCPUs+1)

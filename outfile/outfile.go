@@ -10,8 +10,8 @@
 //   - A symbolic link is followed: the file it names is replaced (or
 //     created), the link itself is left as it is.
 //   - An existing target that is not a regular file (a character or block
-//     device, a FIFO, a socket, /dev/fd/N) is written in place, never
-//     replaced.
+//     device, a FIFO, /dev/fd/N) is written in place, never replaced; a
+//     socket is refused.
 //   - An output that is one of the run's inputs (same device and inode,
 //     through any link) is refused before anything is written.
 //   - A directory, or a path in a missing directory, is refused.
@@ -39,6 +39,7 @@ var (
 	ErrIsInput   = errors.New("is also an input of this run: refusing to overwrite it")
 	ErrIsDir     = errors.New("is a directory, not a file")
 	errTooDeep   = errors.New("too many levels of symbolic links")
+	errIsSocket  = errors.New("is a socket: a socket cannot be opened as a file")
 	errCommitted = errors.New("already committed or aborted")
 )
 
@@ -107,6 +108,9 @@ func Create(path string, o Options) (*File, error) {
 	if st != nil {
 		if st.IsDir() {
 			return nil, &fs.PathError{Op: "write", Path: path, Err: ErrIsDir}
+		}
+		if st.Mode()&fs.ModeSocket != 0 {
+			return nil, &fs.PathError{Op: "write", Path: path, Err: errIsSocket}
 		}
 		if err := isInput(st, o.Inputs); err != nil {
 			return nil, &fs.PathError{Op: "write", Path: path, Err: err}
@@ -207,7 +211,7 @@ func stream(name string, w io.Writer, f *os.File, o Options) (*File, error) {
 	return out, nil
 }
 
-// inPlace opens an existing device, FIFO or socket (or what a magic link
+// inPlace opens an existing device or FIFO (or what a magic link
 // leads to) for writing.
 func inPlace(name, target string, st fs.FileInfo, o Options) (*File, error) {
 	flag := os.O_WRONLY

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,6 +150,7 @@ func TestRefused(t *testing.T) {
 		{"directory", dir, ErrIsDir, "is a directory"},
 		{"missing directory", filepath.Join(dir, "no", "x"), fs.ErrNotExist, "no such file or directory"},
 		{"empty name", "", nil, "empty file name"},
+		{"socket", sock(t, dir), nil, "is a socket"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := write(t, tc.path, Options{Inputs: []string{in}}, "data")
@@ -282,4 +284,15 @@ func TestDiscard(t *testing.T) {
 	if read(t, p) != "old" {
 		t.Error("the target changed")
 	}
+}
+
+// sock makes a Unix socket in dir and returns its path.
+func sock(t *testing.T, dir string) string {
+	p := filepath.Join(dir, "s.sock")
+	l, err := net.Listen("unix", p)
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return p
 }

@@ -74,6 +74,11 @@ func TestListsDeduplicated(t *testing.T) {
 	if !strings.Contains(r.stderr, "EPYC-Milan is listed twice") || !strings.Contains(r.stderr, "1 is listed twice") {
 		t.Errorf("no note: %q", r.stderr)
 	}
+	// Signatures are compared by value, whatever their spelling.
+	r = runInProcess("refvalues", "--ovmf", inputPath("sid-OVMF.amdsev.fd"), "--vcpus", "1", "--vcpu-sig", "0xa00f11,10489617")
+	if err := json.Unmarshal([]byte(r.stdout), &doc); r.code != 0 || err != nil || len(doc.Measurements) != 1 || !strings.Contains(r.stderr, "10489617 is listed twice") {
+		t.Errorf("--vcpu-sig 0xa00f11,10489617: exit %d, %d measurements, stderr %q", r.code, len(doc.Measurements), r.stderr)
+	}
 }
 
 // TestMeasureJSON: the digest, the configuration and every input's SHA-256.

@@ -103,6 +103,11 @@ func (o *Measure) Config() (*measure.Config, error) {
 	default:
 		return nil, cli.Usagef("--mode %q: want sev, seves, snp, snp:ovmf-hash or snp:svsm", o.Mode)
 	}
+	for _, f := range []string{"trace", "kvm-init", "igvm", "igvm-loader"} {
+		if o.FS.Changed(f) && o.FS.Lookup(f).Value.String() == "" {
+			return nil, cli.Usagef("--%s: empty value", f)
+		}
+	}
 	if o.IGVM != "" {
 		return o.igvmConfig(c)
 	}
@@ -141,11 +146,6 @@ func (o *Measure) Config() (*measure.Config, error) {
 	}
 	if o.FS.Changed("vars-size") && o.FS.Changed("vars-file") {
 		return nil, cli.Usagef("--vars-file is not allowed with --vars-size")
-	}
-	for _, f := range []string{"trace", "kvm-init"} {
-		if o.FS.Changed(f) && o.FS.Lookup(f).Value.String() == "" {
-			return nil, cli.Usagef("--%s: empty value", f)
-		}
 	}
 	var err error
 	if c.KVMInit, err = vmsa.ParseKVMInit(o.KVMInit); err != nil {
