@@ -135,7 +135,7 @@ func IsStdout(path string) bool {
 
 // fdLink matches the links to a process's open files, which lead to a pipe,
 // a terminal or another process's output rather than to a path.
-var fdLink = regexp.MustCompile(`^/(proc/(self|thread-self|[0-9]+)|dev)/fd/[0-9]+$`)
+var fdLink = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/(proc/(self|thread-self|[0-9]+)|dev)/fd/[0-9]+$`) })
 
 // resolve follows symbolic links to the file a path names. st is that
 // file's information, nil when it does not exist (its directory does).
@@ -145,7 +145,7 @@ var fdLink = regexp.MustCompile(`^/(proc/(self|thread-self|[0-9]+)|dev)/fd/[0-9]
 func resolve(path string) (target string, st fs.FileInfo, magic bool, err error) {
 	target = path
 	for range 40 {
-		if fdLink.MatchString(target) {
+		if fdLink().MatchString(target) {
 			st, err := os.Stat(target)
 			return target, st, true, err
 		}

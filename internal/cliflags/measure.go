@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/internal/pyarg"
@@ -319,7 +320,7 @@ func (o *Measure) Outputs() []cli.File {
 
 // negativeNumber is argparse's test for a value that looks like an option
 // but is a negative number (Python's \d takes every Unicode digit).
-var negativeNumber = regexp.MustCompile(`^-\p{Nd}+$|^-\p{Nd}*\.\p{Nd}+$`)
+var negativeNumber = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^-\p{Nd}+$|^-\p{Nd}*\.\p{Nd}+$`) })
 
 // ArgparseCheck refuses what sev-snp-measure's argparse refuses and pflag
 // would take: a value that looks like an option after a flag that takes
@@ -370,7 +371,7 @@ func looksLikeOption(fs *pflag.FlagSet, s string) bool {
 	switch {
 	case !strings.HasPrefix(s, "-") || s == "-":
 		return false
-	case negativeNumber.MatchString(s):
+	case negativeNumber().MatchString(s):
 		return false
 	case strings.Contains(s, " "):
 		name, _, _ := strings.Cut(strings.TrimLeft(s, "-"), "=")
