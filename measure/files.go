@@ -1,7 +1,6 @@
 package measure
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -139,37 +138,56 @@ func HashFile(ctx context.Context, path string, p ProgressFunc) (sum SHA256, siz
 // firmwareFile is an opened and parsed firmware (or SVSM) image.
 type firmwareFile struct {
 	path  string
-	f     *os.File
-	r     io.ReaderAt // f, or its contents when f is not seekable
+	f     *os.File    // as opened: a regular file, or a pipe spooled to r
+	r     io.ReaderAt // f, or the spool of a pipe
 	image *ovmf.Image
 }
 
 // openFirmware opens and parses a firmware image. A pipe (--ovmf <(...))
-// cannot be read at offsets: firmware is small, so what it yields is kept in
-// memory, up to the 4 GiB an image can ever be.
+// is spooled to an unnamed temporary file to be read at offsets.
 func openFirmware(path string) (*firmwareFile, error) {
-	f, size, err := OpenInput(path)
+	f, r, size, err := openAt(path, ovmf.MaxImageSize, "firmware must fit below 4 GiB")
 	if err != nil {
 		return nil, err
 	}
-	fw := &firmwareFile{path: path, f: f, r: f}
-	if size < 0 {
-		b, err := io.ReadAll(io.LimitReader(f, ovmf.MaxImageSize+1))
-		if err != nil {
-			f.Close()
-			return nil, fileErr(path, err)
-		}
-		fw.r, size = bytes.NewReader(b), int64(len(b))
-	}
+	fw := &firmwareFile{path: path, f: f, r: r}
 	if err := checkFirmwareSize(size); err != nil {
-		f.Close()
+		fw.Close()
 		return nil, fileErr(path, err)
 	}
 	if fw.image, err = ovmf.Parse(fw.r, size); err != nil {
-		f.Close()
+		fw.Close()
 		return nil, fileErr(path, err)
 	}
 	return fw, nil
+}
+
+// openAt opens an input to be read at offsets (OpenInput): a regular file
+// is read in place; a pipe is copied, up to limit bytes (why says what the
+// limit is), into an unnamed temporary file in os.TempDir, so that memory
+// stays constant whatever the size. Closing f closes the spool too.
+func openAt(path string, limit int64, why string) (f *os.File, r io.ReaderAt, size int64, err error) {
+	f, size, err = OpenInput(path)
+	if err != nil || size >= 0 {
+		return f, f, size, err
+	}
+	spool, err := os.CreateTemp("", ".snpmeasure-pipe-*")
+	if err != nil {
+		f.Close()
+		return nil, nil, 0, fileErr(path, fmt.Errorf("spooling a pipe: %w", err))
+	}
+	os.Remove(spool.Name()) // unnamed: nothing is left behind, whatever happens
+	size, err = io.Copy(spool, io.LimitReader(f, limit+1))
+	f.Close()
+	switch {
+	case err != nil:
+		spool.Close()
+		return nil, nil, 0, fileErr(path, err)
+	case size > limit:
+		spool.Close()
+		return nil, nil, 0, fileErr(path, fmt.Errorf("more than %d bytes: %s", limit, why))
+	}
+	return spool, spool, size, nil
 }
 
 // checkFirmwareSize refuses sizes no firmware image has. The reference reads

@@ -1,10 +1,8 @@
 package measure
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 
@@ -13,9 +11,9 @@ import (
 	"github.com/snpmeasure/snpmeasure/vmsa"
 )
 
-// MaxIGVMPipe bounds an IGVM file read from a pipe, which is kept in memory
-// (the format is read at offsets); regular files are read in place.
-const MaxIGVMPipe = 1 << 30
+// MaxIGVMSize is the largest IGVM file: the format's offsets and its
+// total_file_size are 32-bit.
+const MaxIGVMSize = 1 << 32
 
 // igvmFile is an opened IGVM file.
 type igvmFile struct {
@@ -25,22 +23,9 @@ type igvmFile struct {
 }
 
 func openIGVM(path string) (*igvmFile, error) {
-	fh, size, err := OpenInput(path)
+	fh, r, size, err := openAt(path, MaxIGVMSize, "an IGVM file's size is 32-bit")
 	if err != nil {
 		return nil, err
-	}
-	var r io.ReaderAt = fh
-	if size < 0 {
-		b, err := io.ReadAll(io.LimitReader(fh, MaxIGVMPipe+1))
-		if err != nil {
-			fh.Close()
-			return nil, fileErr(path, err)
-		}
-		if len(b) > MaxIGVMPipe {
-			fh.Close()
-			return nil, fileErr(path, fmt.Errorf("more than %d bytes from a pipe: give the IGVM file as a regular file", MaxIGVMPipe))
-		}
-		r, size = bytes.NewReader(b), int64(len(b))
 	}
 	f, err := igvm.Open(r, size)
 	if err != nil {
@@ -268,7 +253,7 @@ func (in *Inputs) guestFeatures() (uint64, error) {
 // loader every vCPU count and type (the VMSAs of vCPUs without a VP context
 // carry the type's signature); with igvmmeasure the one launch the file
 // describes. VMMs, guest features and KVM initialisations do not apply.
-func (in *Inputs) enumerateIGVM(ctx context.Context, s *Space, yield func(Point) bool) error {
+func (in *Inputs) enumerateIGVM(ctx context.Context, s *Space, yield func(Point) bool, strict bool) error {
 	gf, err := in.guestFeatures()
 	if err != nil {
 		return err
@@ -284,6 +269,11 @@ func (in *Inputs) enumerateIGVM(ctx context.Context, s *Space, yield func(Point)
 		}
 		yield(Point{VCPUs: l.VMSAs, VMM: vmsa.QEMU, GuestFeatures: gf, Measurement: d})
 		return nil
+	}
+	// Every count must launch (it needs a vCPU for every VP context): with
+	// strict, a smaller one is refused, not silently left out of the series.
+	if _, err := in.config.igvmLaunch(in.igvm, s.VCPUs[0], s.CPUs[0].Signature); err != nil && strict {
+		return err
 	}
 	maxVCPUs := s.VCPUs[len(s.VCPUs)-1]
 	want := make([]bool, maxVCPUs+1)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 
 	"github.com/snpmeasure/snpmeasure/idblock"
 	"github.com/snpmeasure/snpmeasure/igvm"
@@ -341,6 +342,9 @@ func SignIGVM(ctx context.Context, c *Config, w io.Writer, idKey, authorKey *ecd
 		return nil, err
 	}
 	if err := igvm.WithIDBlock(w, g.f, igvm.NewSNPIDBlock(l.Mask, blk, auth)); err != nil {
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			return nil, err // the output's own error, naming the output
+		}
 		return nil, fileErr(c.IGVM, err)
 	}
 	return &IGVMSigned{Block: blk, QEMUNote: note}, nil

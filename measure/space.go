@@ -131,13 +131,19 @@ func (p *Point) Config(base *Config) *Config {
 // it returns false. It measures the shared part of the launch (firmware,
 // metadata, kernel hashes) once per VMM type and extends it one VMSA at a
 // time. Points come in the order VMM, KVM initialisation, vCPU model, guest
-// features, vCPU count.
+// features, vCPU count. For an IGVM file launched by the qemu loader, a
+// vCPU count below the file's VP contexts is an error (Search leaves such
+// counts out: no launch has them).
 func (in *Inputs) Enumerate(ctx context.Context, s *Space, yield func(Point) bool) error {
+	return in.enumerate(ctx, s, yield, true)
+}
+
+func (in *Inputs) enumerate(ctx context.Context, s *Space, yield func(Point) bool, strict bool) error {
 	if err := s.validate(); err != nil {
 		return err
 	}
 	if in.igvm != nil {
-		return in.enumerateIGVM(ctx, s, yield)
+		return in.enumerateIGVM(ctx, s, yield, strict)
 	}
 	maxVCPUs := s.VCPUs[len(s.VCPUs)-1]
 	want := make([]bool, maxVCPUs+1)
@@ -192,12 +198,12 @@ func (in *Inputs) err(err error) error {
 // Search returns every configuration of s whose measurement is target.
 func (in *Inputs) Search(ctx context.Context, s *Space, target launchdigest.Digest) ([]Point, error) {
 	var out []Point
-	err := in.Enumerate(ctx, s, func(p Point) bool {
+	err := in.enumerate(ctx, s, func(p Point) bool {
 		if p.Measurement == target {
 			out = append(out, p)
 		}
 		return true
-	})
+	}, false)
 	return out, err
 }
 

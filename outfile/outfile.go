@@ -10,8 +10,8 @@
 //   - A symbolic link is followed: the file it names is replaced (or
 //     created), the link itself is left as it is.
 //   - An existing target that is not a regular file (a character or block
-//     device, a FIFO, a socket, /dev/fd/N) is written in place, never
-//     replaced.
+//     device, a FIFO, /dev/fd/N) is written in place, never replaced; a
+//     socket is refused.
 //   - An output that is one of the run's inputs (same device and inode,
 //     through any link) is refused before anything is written.
 //   - A directory, or a path in a missing directory, is refused.
@@ -30,7 +30,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
+	"regexp"
 	"sync"
 )
 
@@ -39,6 +39,7 @@ var (
 	ErrIsInput   = errors.New("is also an input of this run: refusing to overwrite it")
 	ErrIsDir     = errors.New("is a directory, not a file")
 	errTooDeep   = errors.New("too many levels of symbolic links")
+	errIsSocket  = errors.New("is a socket: a socket cannot be opened as a file")
 	errCommitted = errors.New("already committed or aborted")
 )
 
@@ -94,7 +95,7 @@ func Create(path string, o Options) (*File, error) {
 	if path == "" {
 		return nil, &fs.PathError{Op: "write", Path: `""`, Err: errors.New("empty file name")}
 	}
-	if isStdout(path) {
+	if IsStdout(path) {
 		if o.Stdout == nil {
 			return nil, &fs.PathError{Op: "write", Path: path, Err: errors.New("standard output is not available here")}
 		}
@@ -108,6 +109,9 @@ func Create(path string, o Options) (*File, error) {
 		if st.IsDir() {
 			return nil, &fs.PathError{Op: "write", Path: path, Err: ErrIsDir}
 		}
+		if st.Mode()&fs.ModeSocket != 0 {
+			return nil, &fs.PathError{Op: "write", Path: path, Err: errIsSocket}
+		}
 		if err := isInput(st, o.Inputs); err != nil {
 			return nil, &fs.PathError{Op: "write", Path: path, Err: err}
 		}
@@ -118,8 +122,10 @@ func Create(path string, o Options) (*File, error) {
 	return replace(path, target, st)
 }
 
-// isStdout reports the names of standard output.
-func isStdout(path string) bool {
+// IsStdout reports whether path names standard output: "-", /dev/stdout,
+// /dev/fd/1 or /proc/self/fd/1. A command that prints a summary next to an
+// output written there should print it elsewhere (standard error).
+func IsStdout(path string) bool {
 	switch path {
 	case "-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1":
 		return true
@@ -127,14 +133,19 @@ func isStdout(path string) bool {
 	return false
 }
 
+// fdLink matches the links to a process's open files, which lead to a pipe,
+// a terminal or another process's output rather than to a path.
+var fdLink = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/(proc/(self|thread-self|[0-9]+)|dev)/fd/[0-9]+$`) })
+
 // resolve follows symbolic links to the file a path names. st is that
 // file's information, nil when it does not exist (its directory does).
-// magic reports a /proc or /dev/fd link, which leads to an open file (a
-// pipe, a terminal, another process's output) that has no path of its own.
+// magic reports a /proc/PID/fd/N or /dev/fd/N link, which leads to an open
+// file (a pipe, a terminal, another process's output) with no path of its
+// own.
 func resolve(path string) (target string, st fs.FileInfo, magic bool, err error) {
 	target = path
 	for range 40 {
-		if strings.HasPrefix(target, "/proc/") || strings.HasPrefix(target, "/dev/fd/") {
+		if fdLink().MatchString(target) {
 			st, err := os.Stat(target)
 			return target, st, true, err
 		}
@@ -159,7 +170,14 @@ func resolve(path string) (target string, st fs.FileInfo, magic bool, err error)
 			return "", nil, false, err
 		}
 		if !filepath.IsAbs(link) {
-			link = filepath.Join(filepath.Dir(target), link)
+			// Relative to the directory the link is in, as the kernel
+			// reaches it: through that directory's own links, not by
+			// cleaning "dir/../x" lexically.
+			dir, err := filepath.EvalSymlinks(filepath.Dir(target))
+			if err != nil {
+				return "", nil, false, unwrap(err)
+			}
+			link = filepath.Join(dir, link)
 		}
 		target = link
 	}
@@ -193,7 +211,7 @@ func stream(name string, w io.Writer, f *os.File, o Options) (*File, error) {
 	return out, nil
 }
 
-// inPlace opens an existing device, FIFO or socket (or what a magic link
+// inPlace opens an existing device or FIFO (or what a magic link
 // leads to) for writing.
 func inPlace(name, target string, st fs.FileInfo, o Options) (*File, error) {
 	flag := os.O_WRONLY
@@ -219,6 +237,10 @@ func inPlace(name, target string, st fs.FileInfo, o Options) (*File, error) {
 	return out, err
 }
 
+// maxTempBase keeps a temporary name, "." + base + ".tmp" + 12 hex digits,
+// within the 255 bytes of a file name.
+const maxTempBase = 255 - len(".") - len(".tmp") - 12
+
 // replace creates a temporary file next to target, renamed over it by Commit.
 // An existing target that its mode does not let us write (a read-only file,
 // for anyone but root) is refused, as the shell's > would refuse it.
@@ -227,6 +249,9 @@ func replace(name, target string, st fs.FileInfo) (*File, error) {
 		return nil, &fs.PathError{Op: "write", Path: name, Err: fs.ErrPermission}
 	}
 	dir, base := filepath.Split(target)
+	if len(base) > maxTempBase {
+		base = base[:maxTempBase] // the name must stay within NAME_MAX (255)
+	}
 	var suffix [6]byte
 	for {
 		rand.Read(suffix[:])
@@ -347,11 +372,21 @@ func (f *File) Abort() {
 	}
 }
 
+// Discard removes the temporary file at once, without waiting for a
+// writer: for a signal handler about to end the process while another
+// goroutine may be blocked in Write. The file descriptors are left to the
+// process's exit; a later Commit fails and leaves the target as it was.
+func (f *File) Discard() {
+	if f.tmp != "" { // set at creation, never changed
+		os.Remove(f.tmp)
+	}
+}
+
 // SameFile reports whether an output path names the existing file input
 // (the same file through any link), which writing it would destroy. "-"
 // and a path that does not exist yet never do.
 func SameFile(output, input string) bool {
-	if output == "" || isStdout(output) || input == "" || input == "-" {
+	if output == "" || IsStdout(output) || input == "" || input == "-" {
 		return false
 	}
 	st, err := os.Stat(output)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,6 +150,7 @@ func TestRefused(t *testing.T) {
 		{"directory", dir, ErrIsDir, "is a directory"},
 		{"missing directory", filepath.Join(dir, "no", "x"), fs.ErrNotExist, "no such file or directory"},
 		{"empty name", "", nil, "empty file name"},
+		{"socket", sock(t, dir), nil, "is a socket"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := write(t, tc.path, Options{Inputs: []string{in}}, "data")
@@ -188,4 +190,109 @@ func TestAbort(t *testing.T) {
 		t.Error("Commit after Abort")
 	}
 	noTemp(t, dir)
+}
+
+// TestLinkThroughLinkedDirectory: a relative link reached through a
+// linked directory is resolved where the kernel resolves it, not by
+// cleaning the path as written (which named, and replaced, another file).
+func TestLinkThroughLinkedDirectory(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "proj", "build"), 0o755)
+	os.WriteFile(filepath.Join(dir, "proj", "target"), []byte("old"), 0o644)
+	os.WriteFile(filepath.Join(dir, "target"), []byte("unrelated"), 0o644)
+	os.Symlink(filepath.Join("proj", "build"), filepath.Join(dir, "b"))
+	os.Symlink(filepath.Join("..", "target"), filepath.Join(dir, "proj", "build", "link.json"))
+	if err := write(t, filepath.Join(dir, "b", "link.json"), Options{}, "data"); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, filepath.Join(dir, "proj", "target")); got != "data" {
+		t.Errorf("the link's target holds %q, want data", got)
+	}
+	if got := read(t, filepath.Join(dir, "target")); got != "unrelated" {
+		t.Errorf("an unrelated file was written: %q", got)
+	}
+	noTemp(t, filepath.Join(dir, "proj"))
+}
+
+// TestProcPaths: only /proc/PID/fd/N and /dev/fd/N are written in place;
+// another /proc path (/proc/self/cwd/...) is an ordinary path.
+func TestProcPaths(t *testing.T) {
+	if _, err := os.Stat("/proc/self/cwd"); err != nil {
+		t.Skip("no /proc")
+	}
+	dir := t.TempDir()
+	old, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(old)
+	os.WriteFile("out.json", []byte("{\"old\":1}\n"), 0o644)
+	if err := write(t, "/proc/self/cwd/out.json", Options{}, "new\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, "out.json"); got != "new\n" {
+		t.Errorf("out.json holds %q: appended, not replaced", got)
+	}
+	if err := write(t, "/proc/self/cwd/fresh.json", Options{}, "x"); err != nil || read(t, "fresh.json") != "x" {
+		t.Errorf("new file under /proc/self/cwd: %v", err)
+	}
+	for _, p := range []string{"/proc/self/fd/1", "/proc/123/fd/4", "/dev/fd/2", "/proc/thread-self/fd/0"} {
+		if !fdLink().MatchString(p) {
+			t.Errorf("%s is an open-file link", p)
+		}
+	}
+	for _, p := range []string{"/proc/self/cwd/x", "/proc/self/fd", "/dev/fdx/1", "/proc/self/fd/1/x"} {
+		if fdLink().MatchString(p) {
+			t.Errorf("%s is not an open-file link", p)
+		}
+	}
+}
+
+// TestLongName: a name as long as a file name can be still gets its
+// temporary file next to it.
+func TestLongName(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, strings.Repeat("n", 255))
+	if err := write(t, p, Options{}, "data"); err != nil {
+		t.Fatal(err)
+	}
+	if err := write(t, p, Options{}, "again"); err != nil || read(t, p) != "again" {
+		t.Fatalf("replacing: %v", err)
+	}
+	noTemp(t, dir)
+}
+
+// TestDiscard: a signal handler's Discard removes the temporary file while
+// the output is still open; the target stays as it was.
+func TestDiscard(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "out")
+	os.WriteFile(p, []byte("old"), 0o644)
+	f, err := Create(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(f, "half")
+	f.Discard()
+	noTemp(t, dir)
+	if _, err := io.WriteString(f, "more"); err != nil {
+		t.Errorf("write after Discard: %v (the writer must not fail before the process ends)", err)
+	}
+	if err := f.Commit(); err == nil {
+		t.Error("Commit after Discard succeeded")
+	}
+	if read(t, p) != "old" {
+		t.Error("the target changed")
+	}
+}
+
+// sock makes a Unix socket in dir and returns its path.
+func sock(t *testing.T, dir string) string {
+	p := filepath.Join(dir, "s.sock")
+	l, err := net.Listen("unix", p)
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return p
 }

@@ -163,7 +163,8 @@ func (l *Launch) build(v Version, final bool) (*CommandLine, error) {
 		"-smp", strconv.Itoa(l.VCPUs),
 	}
 	if l.IGVM != "" {
-		c.Args = append(c.Args, "-object", "igvm-cfg,id="+IGVMID+",file="+l.IGVM)
+		// QemuOpts values double a comma; a lone one would start another option.
+		c.Args = append(c.Args, "-object", "igvm-cfg,id="+IGVMID+",file="+strings.ReplaceAll(l.IGVM, ",", ",,"))
 	} else {
 		c.Args = append(c.Args, "-bios", l.Firmware)
 		if l.Kernel != "" {

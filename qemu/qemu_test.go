@@ -168,6 +168,8 @@ func TestBuild(t *testing.T) {
 				"memory-backend-memfd,id=ram1,size=2G,share=true,prealloc=false", "-m", "2G", "-cpu", "EPYC-Milan", "-smp", "2",
 				"-object", "igvm-cfg,id=igvm0,file=guest.igvm", "-object", "sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1"},
 			"sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1", "IGVM support"},
+		{"igvm path with a comma", func(l *Launch) { l.IGVM, l.Policy, l.GuestFeatures = "a,b c.igvm", 0, 0x21 }, v10_1,
+			[]string{"-object", "igvm-cfg,id=igvm0,file=a,,b c.igvm"}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := launch()

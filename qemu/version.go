@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Version is a QEMU release, major.minor (the micro number of a stable
@@ -40,13 +41,13 @@ func (v Version) AtLeast(o Version) bool {
 	return v.Major > o.Major || (v.Major == o.Major && v.Minor >= o.Minor)
 }
 
-var versionRE = regexp.MustCompile(`^([0-9]{1,4})\.([0-9]{1,4})(\.[0-9]{1,4})?$`)
+var versionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9]{1,4})\.([0-9]{1,4})(\.[0-9]{1,4})?$`) })
 
 // ParseVersion reads "MAJOR.MINOR" or "MAJOR.MINOR.MICRO" (e.g. 10.0.2, as
 // qemu-system-x86_64 --version prints it). It does not say whether the
 // version is supported: CheckVersion does.
 func ParseVersion(s string) (Version, error) {
-	m := versionRE.FindStringSubmatch(strings.TrimSpace(s))
+	m := versionRE().FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil {
 		return Version{}, &InputError{Field: "qemu-version", Value: s, Msg: "want MAJOR.MINOR, e.g. 10.0"}
 	}

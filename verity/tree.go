@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 )
 
 // HashStore is the hash file a tree is written to and read back from while
@@ -86,6 +87,9 @@ func Format(data io.Reader, dataSize int64, store HashStore, p Params) (*Result,
 		return nil, err
 	}
 	p, l := res.Params, res.Layout
+	if err := checkRoom(store, l.HashFileSize); err != nil {
+		return nil, err
+	}
 	hbs := int64(p.HashBlockSize)
 	if !p.NoSuperblock {
 		sb, err := p.Superblock().MarshalBinary()
@@ -122,6 +126,30 @@ func Format(data io.Reader, dataSize int64, store HashStore, p Params) (*Result,
 	}
 	res.RootHash = root
 	return res, nil
+}
+
+// ErrNoRoom is returned by Format when a block device cannot hold the tree.
+var ErrNoRoom = errors.New("no room for the hash tree")
+
+// checkRoom refuses a block device too small for the tree before anything
+// is written to it (a file grows; a device would be left half-written).
+func checkRoom(store HashStore, need int64) error {
+	f, ok := store.(*os.File)
+	if !ok {
+		return nil
+	}
+	st, err := f.Stat()
+	if err != nil || st.Mode()&os.ModeDevice == 0 || st.Mode()&os.ModeCharDevice != 0 {
+		return nil
+	}
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	if size < need {
+		return fmt.Errorf("the device has %d bytes, the hash tree needs %d: %w", size, need, ErrNoRoom)
+	}
+	return nil
 }
 
 // hashLevelFrom computes level i (from the data for level 0, else from level

@@ -593,3 +593,35 @@ func TestVerityFileErrorsNamePaths(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatDeviceTooSmall: a block device that cannot hold the tree is
+// refused before anything is written to it. Needs root and a loop device.
+func TestFormatDeviceTooSmall(t *testing.T) {
+	losetup, err := exec.LookPath("losetup")
+	if err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and losetup")
+	}
+	dir := t.TempDir()
+	backing := filepath.Join(dir, "small.img")
+	os.WriteFile(backing, bytes.Repeat([]byte{0xee}, 8192), 0o600)
+	out, err := exec.Command(losetup, "-f", "--show", backing).Output()
+	if err != nil {
+		t.Skipf("no loop device: %v", err)
+	}
+	dev := strings.TrimSpace(string(out))
+	defer exec.Command(losetup, "-d", dev).Run()
+	f, err := os.OpenFile(dev, os.O_RDWR, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer f.Close()
+	data := bytes.Repeat([]byte{1}, 4<<20) // 1024 blocks: a tree of more than 8 KiB
+	p := testParams()
+	if _, err := Format(bytes.NewReader(data), int64(len(data)), f, p); !errors.Is(err, ErrNoRoom) {
+		t.Fatalf("Format: %v, want ErrNoRoom", err)
+	}
+	got, _ := os.ReadFile(backing)
+	if !bytes.Equal(got, bytes.Repeat([]byte{0xee}, 8192)) {
+		t.Error("the device was written")
+	}
+}

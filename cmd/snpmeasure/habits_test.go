@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/snpmeasure/snpmeasure/igvm"
+	"github.com/snpmeasure/snpmeasure/initramfs"
 )
 
 // TestOddButLegalInputs: each case was refused, mismeasured or silently
@@ -70,6 +74,11 @@ func TestListsDeduplicated(t *testing.T) {
 	if !strings.Contains(r.stderr, "EPYC-Milan is listed twice") || !strings.Contains(r.stderr, "1 is listed twice") {
 		t.Errorf("no note: %q", r.stderr)
 	}
+	// Signatures are compared by value, whatever their spelling.
+	r = runInProcess("refvalues", "--ovmf", inputPath("sid-OVMF.amdsev.fd"), "--vcpus", "1", "--vcpu-sig", "0xa00f11,10489617")
+	if err := json.Unmarshal([]byte(r.stdout), &doc); r.code != 0 || err != nil || len(doc.Measurements) != 1 || !strings.Contains(r.stderr, "10489617 is listed twice") {
+		t.Errorf("--vcpu-sig 0xa00f11,10489617: exit %d, %d measurements, stderr %q", r.code, len(doc.Measurements), r.stderr)
+	}
 }
 
 // TestMeasureJSON: the digest, the configuration and every input's SHA-256.
@@ -107,6 +116,34 @@ func TestMeasureJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestMeasureJSONIGVM: an IGVM record names the loader and its options
+// (two digests of one file differ in them), and no VMM or guest features.
+func TestMeasureJSONIGVM(t *testing.T) {
+	f := "../../igvm/testdata/conformance/02_snp_zero_pages.igvm"
+	for _, tc := range []struct {
+		args []string
+		want measureRecord
+	}{
+		{[]string{"-n"}, measureRecord{IGVMLoader: "igvmmeasure", NativeZero: ptr(true), CheckKVM: ptr(false)}},
+		{nil, measureRecord{IGVMLoader: "igvmmeasure", NativeZero: ptr(false), CheckKVM: ptr(false)}},
+		{[]string{"--igvm-loader", "qemu", "--vcpus", "2", "--vcpu-type", "EPYC-Genoa"}, measureRecord{IGVMLoader: "qemu", VCPUs: 2, VCPUSig: "0xa10f10"}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			r := runInProcess(append([]string{"--mode", "snp", "--igvm", f, "--json"}, tc.args...)...)
+			var got measureRecord
+			if err := json.Unmarshal([]byte(r.stdout), &got); r.code != 0 || err != nil {
+				t.Fatalf("exit %d %v: %s", r.code, err, r.stderr)
+			}
+			if got.IGVMLoader != tc.want.IGVMLoader || got.VCPUs != tc.want.VCPUs || got.VCPUSig != tc.want.VCPUSig ||
+				(tc.want.NativeZero != nil && (got.NativeZero == nil || *got.NativeZero != *tc.want.NativeZero)) || got.VMMType != "" || got.GuestFeatures != "" {
+				t.Errorf("record %s", r.stdout)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func readTestFile(t *testing.T, p string) []byte {
 	t.Helper()
@@ -166,5 +203,54 @@ func TestNewOutputUmask(t *testing.T) {
 	st, err := os.Stat(out)
 	if r.code != 0 || err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("exit %d, %v: mode %v, want 0600", r.code, err, st.Mode())
+	}
+}
+
+// TestOutputToStandardOutputByAnyName: an artefact written to standard
+// output under any of its names (-, /dev/stdout, /dev/fd/1) gets no
+// summary mixed in: the summary goes to standard error.
+func TestOutputToStandardOutputByAnyName(t *testing.T) {
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "tree")
+	os.Mkdir(tree, 0o755)
+	os.WriteFile(filepath.Join(tree, "init"), []byte("#!/bin/sh\n"), 0o755)
+	data := filepath.Join(dir, "data.img")
+	os.WriteFile(data, bytes.Repeat([]byte{7}, 64<<10), 0o644)
+	igvmFile := "../../igvm/testdata/conformance/01_snp_basic.igvm"
+	idKey, _ := filepath.Abs("../../testdata/idblock/id_key_test.pem")
+	for _, name := range []string{"-", "/dev/stdout", "/dev/fd/1"} {
+		for _, tc := range []struct {
+			what  string
+			args  []string
+			check func(t *testing.T, out []byte)
+		}{
+			{"initramfs build", []string{"initramfs", "build", tree, "-o", name}, func(t *testing.T, out []byte) {
+				if _, err := initramfs.List(bytes.NewReader(out)); err != nil {
+					t.Errorf("not an archive: %v", err)
+				}
+			}},
+			{"igvm sign", []string{"igvm", "sign", igvmFile, "--id-key", idKey, "-o", name}, func(t *testing.T, out []byte) {
+				if _, err := igvm.Open(bytes.NewReader(out), int64(len(out))); err != nil {
+					t.Errorf("not an IGVM file: %v", err)
+				}
+			}},
+			{"verity format", []string{"verity", "format", "--salt", "-", "--uuid", "00000000-0000-0000-0000-000000000001", data, name}, func(t *testing.T, out []byte) {
+				if len(out)%4096 != 0 {
+					t.Errorf("%d bytes: text after the hash tree", len(out))
+				}
+			}},
+		} {
+			t.Run(tc.what+" -o "+name, func(t *testing.T) {
+				abs, _ := filepath.Abs(".")
+				r := runBinary(t, abs, tc.args...)
+				if r.code != 0 {
+					t.Fatalf("exit %d: %s", r.code, r.stderr)
+				}
+				tc.check(t, []byte(r.stdout))
+				if r.stderr == "" {
+					t.Error("no summary on standard error")
+				}
+			})
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/snpmeasure/snpmeasure/idblock"
 	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/measure"
+	"github.com/snpmeasure/snpmeasure/outfile"
 )
 
 func init() {
@@ -167,7 +168,7 @@ func runIGVMSign(args []string, stdout, stderr io.Writer) error {
 		cli.PrintNotes(stderr, []string{signed.QEMUNote})
 	}
 	msg := stdout
-	if *output == "-" {
+	if outfile.IsStdout(*output) {
 		msg = stderr
 	}
 	blk := signed.Block

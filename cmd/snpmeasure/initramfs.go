@@ -126,10 +126,10 @@ func runInitramfsBuild(args []string, stdout io.Writer) error {
 	h := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(out, h), 1<<20)
 	if err := b.Write(bw, c); err != nil {
-		return err
+		return cli.OutputError(err)
 	}
 	if err := bw.Flush(); err != nil {
-		return err
+		return cli.OutputError(err)
 	}
 	sum := measure.SHA256(h.Sum(nil))
 	var res *measure.Result
@@ -143,7 +143,7 @@ func runInitramfsBuild(args []string, stdout io.Writer) error {
 	if err := out.Commit(); err != nil {
 		return err
 	}
-	if *output == "-" {
+	if outfile.IsStdout(*output) {
 		stdout = os.Stderr // the archive went to standard output
 	}
 	fmt.Fprintf(stdout, "sha256:%s  %s\n", sum, *output)

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"github.com/snpmeasure/snpmeasure/launchdigest"
 	"io"
 
 	"github.com/snpmeasure/snpmeasure/internal/cli"
@@ -122,22 +123,40 @@ func writeMeasurement(o *cliflags.Measure, c *measure.Config, res *measure.Resul
 
 // measureRecord is the output of measure --json.
 type measureRecord struct {
-	Mode          string         `json:"mode"`
-	Measurement   string         `json:"measurement"`
-	VCPUs         int            `json:"vcpus,omitempty"`
-	VCPUType      string         `json:"vcpu_type,omitempty"`
-	VCPUSig       string         `json:"vcpu_sig,omitempty"`
-	VMMType       string         `json:"vmm_type,omitempty"`
-	GuestFeatures string         `json:"guest_features,omitempty"`
-	KVMInit       string         `json:"kvm_init,omitempty"`
-	SNPOVMFHash   string         `json:"snp_ovmf_hash,omitempty"`
-	VarsSize      uint64         `json:"vars_size,omitempty"`
-	Cmdline       *string        `json:"cmdline,omitempty"`
-	Inputs        []measure.File `json:"inputs"`
+	Mode          string  `json:"mode"`
+	Measurement   string  `json:"measurement"`
+	VCPUs         int     `json:"vcpus,omitempty"`
+	VCPUType      string  `json:"vcpu_type,omitempty"`
+	VCPUSig       string  `json:"vcpu_sig,omitempty"`
+	VMMType       string  `json:"vmm_type,omitempty"`
+	GuestFeatures string  `json:"guest_features,omitempty"`
+	KVMInit       string  `json:"kvm_init,omitempty"`
+	SNPOVMFHash   string  `json:"snp_ovmf_hash,omitempty"`
+	VarsSize      uint64  `json:"vars_size,omitempty"`
+	Cmdline       *string `json:"cmdline,omitempty"`
+	// An IGVM launch: the loader and igvmmeasure's options, which change
+	// the digest of the same file.
+	IGVMLoader                string         `json:"igvm_loader,omitempty"`
+	NativeZero                *bool          `json:"native_zero,omitempty"`
+	CheckKVM                  *bool          `json:"check_kvm,omitempty"`
+	IgnoreIDBlock             *bool          `json:"ignore_idblock,omitempty"`
+	IgnoreUnhandledParameters *bool          `json:"ignore_unhandled_parameters,omitempty"`
+	Inputs                    []measure.File `json:"inputs"`
 }
 
 func measureJSON(c *measure.Config, res *measure.Result) *measureRecord {
 	r := &measureRecord{Mode: string(c.Mode), Measurement: hex.EncodeToString(res.Digest), Inputs: res.Files, VarsSize: c.VarsSize}
+	if c.IGVM != "" {
+		r.IGVMLoader = c.IGVMLoader.String()
+		if c.IGVMLoader == launchdigest.LoaderQEMU {
+			r.VCPUs, r.VCPUSig, r.KVMInit = c.VCPUs, fmt.Sprintf("%#x", c.Signature), c.KVMInit.String()
+			r.IgnoreUnhandledParameters = &c.IgnoreUnhandledParameters
+		} else {
+			r.NativeZero, r.CheckKVM = &c.NativeZero, &c.CheckKVM
+		}
+		r.IgnoreIDBlock = &c.IgnoreIDBlock
+		return r
+	}
 	if c.Mode != measure.OVMFHash && c.Mode != measure.SEV {
 		r.VCPUs, r.VCPUSig, r.VMMType, r.KVMInit = c.VCPUs, fmt.Sprintf("%#x", c.Signature), c.VMM.String(), c.KVMInit.String()
 	}

@@ -19,7 +19,10 @@ func TestFirmwareFromPipe(t *testing.T) {
 		if err := syscall.Mkfifo(p, 0o600); err != nil {
 			t.Skipf("mkfifo: %v", err)
 		}
-		data, err := os.ReadFile(filepath.Join(inputsDir, src))
+		if !strings.Contains(src, "/") {
+			src = filepath.Join(inputsDir, src)
+		}
+		data, err := os.ReadFile(src)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,5 +42,10 @@ func TestFirmwareFromPipe(t *testing.T) {
 		"--initrd", filepath.Join(inputsDir, "synth-initrd-5M.img"), "--append", "console=ttyS0 root=/dev/vda")
 	if r.code != 0 || strings.TrimSpace(r.stdout) != want {
 		t.Errorf("exit %d, stdout %q, stderr %q; want %s", r.code, r.stdout, r.stderr, want)
+	}
+	// An IGVM file is read at offsets too: a pipe is spooled.
+	r = runInProcess("--mode", "snp", "--igvm", feed("igvm", "../../igvm/testdata/conformance/30_ib_qemu_sorted_ovmf.igvm"))
+	if want := "c43d053d39c347aabe45e621c3c7a7d7601d36e380856f0eb92eeec6a4cb274ab0d6b7535678a8caf0d7463fb6adb6d7"; r.code != 0 || strings.TrimSpace(r.stdout) != want {
+		t.Errorf("IGVM from a pipe: exit %d, stdout %q, stderr %q; want %s", r.code, r.stdout, r.stderr, want)
 	}
 }

@@ -39,7 +39,7 @@ func runQemuArgs(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&q.qemuVer, "qemu-version", "9.1", "oldest QEMU the command line must run on: 9.1, 9.2, 10.0-10.2, 11.0, 11.1 (EPYC-Turin needs 10.1)")
 	fs.StringVar(&q.binary, "qemu", "qemu-system-x86_64", "QEMU program name")
 	fs.StringVar(&q.style, "style", "shell", "output: shell (a runnable command with comments) or argv (one argument per line)")
-	hidden := []string{"output-format", "dump-vmsa", "verbose", "trace", "snp-ovmf-hash", "ovmf-hash"}
+	hidden := []string{"output-format", "dump-vmsa", "verbose", "trace", "snp-ovmf-hash", "ovmf-hash", "svsm", "vars-size", "vars-file"}
 	for _, n := range hidden {
 		fs.MarkHidden(n)
 	}

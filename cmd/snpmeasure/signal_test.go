@@ -76,7 +76,7 @@ func TestSignalsCleanUp(t *testing.T) {
 		{"measure --trace", []string{"--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC-Milan", "--ovmf", inputPath("sid-OVMF.amdsev.fd"),
 			"--kernel", inputPath("synth-kernel-12345.bin"), "--initrd", filepath.Join(dir, "initrd"), "--trace", filepath.Join(dir, "t.jsonl")}},
 	} {
-		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT} {
 			t.Run(fmt.Sprintf("%s/%v", tc.name, sig), func(t *testing.T) {
 				before := listDir(t, dir)
 				master, slave := openPTY(t)
@@ -119,6 +119,10 @@ func TestSignalsCleanUp(t *testing.T) {
 				last := out[strings.LastIndex(out, "hashing "):]
 				if !strings.Contains(last, "\r\x1b[K") {
 					t.Errorf("the progress line was not erased: %q", last)
+				}
+				// One line says why; a write the signal cut short is no error of its own.
+				if n := strings.Count(last, "snpmeasure: "); n != 1 || !strings.Contains(last, "snpmeasure: interrupted by") {
+					t.Errorf("stderr after the progress line: %q, want only the interruption", last)
 				}
 				if after := listDir(t, dir); after != before {
 					t.Errorf("files changed:\nbefore %s\nafter  %s", before, after)

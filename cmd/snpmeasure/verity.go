@@ -9,6 +9,7 @@ import (
 
 	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/internal/cliflags"
+	"github.com/snpmeasure/snpmeasure/outfile"
 	"github.com/snpmeasure/snpmeasure/verity"
 )
 
@@ -94,7 +95,7 @@ func runVerityFormat(args []string, stdout io.Writer) error {
 	if err := cli.OutputError(out.Commit()); err != nil {
 		return err
 	}
-	if hashPath == "-" {
+	if outfile.IsStdout(hashPath) {
 		stdout = os.Stderr // the tree went to standard output
 	}
 	printVerity(stdout, res, *name, *dataDev, *hashDev, *asJSON)

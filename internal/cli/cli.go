@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -79,10 +81,11 @@ type App struct {
 	// Quiet turns the progress line off (--quiet).
 	Quiet bool
 
-	commands map[string]Command
-	bar      progress.Line
-	mu       sync.Mutex
-	outputs  []*outfile.File
+	commands  map[string]Command
+	bar       progress.Line
+	mu        sync.Mutex
+	outputs   []*outfile.File
+	signalled atomic.Bool // a signal is ending the process (HandleSignals)
 }
 
 // New returns an App reading help texts from help.
@@ -283,8 +286,14 @@ func invalidValueError(e *pflag.InvalidValueError) error {
 // ExitCode maps the error Run returned to a process exit status, printing
 // it as a single line on stderr.
 func (a *App) ExitCode(err error, stderr io.Writer) int {
+	if a.signalled.Load() {
+		select {} // the signal handler prints its line and exits
+	}
 	if err == nil || errors.Is(err, ErrHelp) {
 		return ExitOK
+	}
+	if errors.Is(err, syscall.EPIPE) {
+		return 128 + int(syscall.SIGPIPE) // the reader went away (| head): no news
 	}
 	a.FinishProgress() // clear a progress line a failed read left behind
 	fmt.Fprintf(stderr, "%s: %s\n", a.Name, strings.ReplaceAll(err.Error(), "\n", " "))

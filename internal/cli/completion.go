@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"io"
 	"regexp"
+	"sync"
 
 	"github.com/snpmeasure/snpmeasure/internal/completion"
 )
 
 // flagLine matches a flag in pflag's usage listing: "  -o, --output string   ...".
-var flagLine = regexp.MustCompile(`(?m)^\s+(?:-\w, )?--([\w-]+)( \S+)?\s{2,}`)
+var flagLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^\s+(?:-\w, )?--([\w-]+)( \S+)?\s{2,}`) })
 
 // flags returns the flags of a command line ("measure", "initramfs build")
 // and whether each takes a value, read from its help.
@@ -19,7 +20,7 @@ func (a *App) flags(words ...string) map[string]bool {
 		c.Run(append(words[1:], "--help"), &out, io.Discard)
 	}
 	flags := map[string]bool{}
-	for _, m := range flagLine.FindAllStringSubmatch(out.String(), -1) {
+	for _, m := range flagLine().FindAllStringSubmatch(out.String(), -1) {
 		flags[m[1]] = m[2] != ""
 	}
 	return flags

@@ -87,16 +87,27 @@ func (a *App) AbortOutputs() {
 	a.outputs = nil
 }
 
-// HandleSignals makes SIGINT, SIGTERM and SIGHUP erase the progress line,
-// remove temporary files and exit with 128 + the signal number.
+// HandleSignals makes SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGPIPE erase
+// the progress line, remove temporary files and exit with 128 + the signal
+// number. The temporary files are removed without closing them (a writer
+// may be blocked in a write), and the command's own error path, which a
+// half-done write may reach first, waits for the exit (see ExitCode).
 func (a *App) HandleSignals() {
 	c := make(chan os.Signal, 1)
-	signal.Notify(c, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(c, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE)
 	go func() {
 		s := <-c
+		a.signalled.Store(true)
+		a.mu.Lock() // outputs only grows under mu; Discard takes no lock
+		outs := append([]*outfile.File(nil), a.outputs...)
+		a.mu.Unlock()
+		for _, f := range outs {
+			f.Discard()
+		}
 		a.FinishProgress()
-		a.AbortOutputs()
-		fmt.Fprintf(os.Stderr, "%s: interrupted by %v\n", a.Name, s)
+		if s != syscall.SIGPIPE { // a closed pipe (| head) is not news
+			fmt.Fprintf(os.Stderr, "%s: interrupted by %v\n", a.Name, s)
+		}
 		os.Exit(128 + int(s.(syscall.Signal)))
 	}()
 }

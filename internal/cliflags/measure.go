@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/snpmeasure/snpmeasure/internal/cli"
 	"github.com/snpmeasure/snpmeasure/internal/pyarg"
@@ -103,6 +104,11 @@ func (o *Measure) Config() (*measure.Config, error) {
 	default:
 		return nil, cli.Usagef("--mode %q: want sev, seves, snp, snp:ovmf-hash or snp:svsm", o.Mode)
 	}
+	for _, f := range []string{"trace", "kvm-init", "igvm", "igvm-loader"} {
+		if o.FS.Changed(f) && o.FS.Lookup(f).Value.String() == "" {
+			return nil, cli.Usagef("--%s: empty value", f)
+		}
+	}
 	if o.IGVM != "" {
 		return o.igvmConfig(c)
 	}
@@ -141,11 +147,6 @@ func (o *Measure) Config() (*measure.Config, error) {
 	}
 	if o.FS.Changed("vars-size") && o.FS.Changed("vars-file") {
 		return nil, cli.Usagef("--vars-file is not allowed with --vars-size")
-	}
-	for _, f := range []string{"trace", "kvm-init"} {
-		if o.FS.Changed(f) && o.FS.Lookup(f).Value.String() == "" {
-			return nil, cli.Usagef("--%s: empty value", f)
-		}
 	}
 	var err error
 	if c.KVMInit, err = vmsa.ParseKVMInit(o.KVMInit); err != nil {
@@ -319,7 +320,7 @@ func (o *Measure) Outputs() []cli.File {
 
 // negativeNumber is argparse's test for a value that looks like an option
 // but is a negative number (Python's \d takes every Unicode digit).
-var negativeNumber = regexp.MustCompile(`^-\p{Nd}+$|^-\p{Nd}*\.\p{Nd}+$`)
+var negativeNumber = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^-\p{Nd}+$|^-\p{Nd}*\.\p{Nd}+$`) })
 
 // ArgparseCheck refuses what sev-snp-measure's argparse refuses and pflag
 // would take: a value that looks like an option after a flag that takes
@@ -370,7 +371,7 @@ func looksLikeOption(fs *pflag.FlagSet, s string) bool {
 	switch {
 	case !strings.HasPrefix(s, "-") || s == "-":
 		return false
-	case negativeNumber.MatchString(s):
+	case negativeNumber().MatchString(s):
 		return false
 	case strings.Contains(s, " "):
 		name, _, _ := strings.Cut(strings.TrimLeft(s, "-"), "=")

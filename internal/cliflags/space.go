@@ -172,15 +172,11 @@ func (o *Space) cpus() ([]measure.CPU, error) {
 	var out []measure.CPU
 	switch {
 	case o.VCPUSigs != "":
-		sigs, err := o.list("vcpu-sig", o.VCPUSigs)
-		if err != nil {
+		var sigs []uint64 // deduplicated by value: 0xa00f11 and 10489617 are one
+		if err := parseList(o, "vcpu-sig", o.VCPUSigs, func(f string) (uint64, error) { return pyarg.Uint(f) }, &sigs); err != nil {
 			return nil, err
 		}
-		for _, f := range sigs {
-			v, err := Uint("vcpu-sig", f)
-			if err != nil {
-				return nil, err
-			}
+		for _, v := range sigs {
 			out = append(out, measure.CPU{Signature: v})
 		}
 	case o.VCPUTypes == "all":
