@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/snpmeasure/snpmeasure/idblock"
 	"github.com/snpmeasure/snpmeasure/internal/cli"
@@ -49,83 +48,7 @@ func runIGVMShow(args []string, stdout io.Writer) error {
 	if *asJSON {
 		return cli.WriteJSON(stdout, d)
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "IGVM %s: format version %d, %d bytes\n", d.File, d.FormatVersion, d.Size)
-	for _, p := range d.Platforms {
-		fmt.Fprintf(&b, "platform %s: mask %s, version %d, shared GPA boundary %s\n", p.Type, p.Mask, p.Version, p.SharedGPABoundary)
-	}
-	for _, p := range d.Policies {
-		fmt.Fprintf(&b, "guest policy %s for mask %s\n", p.Policy, p.Mask)
-	}
-	fmt.Fprintf(&b, "directives:%s\n", counts(d.Directives))
-	if len(d.Pages) > 0 {
-		fmt.Fprintf(&b, "SEV-SNP page updates (igvmmeasure):%s\n", counts(d.Pages))
-	}
-	for _, v := range d.VPContexts {
-		fmt.Fprintf(&b, "%s: VP %d, mask %s, GPA %s, %s\n", v.Directive, v.VPIndex, v.Mask, v.GPA, v.Kind)
-	}
-	if d.VPContextCount > len(d.VPContexts) {
-		fmt.Fprintf(&b, "VP contexts: %d, too many to list\n", d.VPContextCount)
-	}
-	for _, a := range d.ParameterAreas {
-		fmt.Fprintf(&b, "parameter area %d: %d bytes, initial data %v\n", a.Index, a.Size, a.InitialData)
-	}
-	if d.ParameterAreaCount > len(d.ParameterAreas) {
-		fmt.Fprintf(&b, "parameter areas: %d, too many to list: %d bytes in all, %d with initial data\n", d.ParameterAreaCount, d.ParameterAreaBytes, d.AreasWithData)
-	}
-	if blk := d.IDBlock; blk != nil {
-		fmt.Fprintf(&b, "ID block (%s): launch digest %s (matches: %v), author key %v\n", blk.Directive, blk.LaunchDigest, blk.Matches, blk.AuthorKeyEnabled)
-	}
-	if d.Measurement != "" || d.IGVMMeasureRefusal != "" {
-		writeIGVMMeasurements(&b, d)
-	}
-	_, err = io.WriteString(stdout, b.String())
-	return err
-}
-
-// writeIGVMMeasurements writes what each loader measures and how they compare.
-func writeIGVMMeasurements(b *strings.Builder, d *measure.IGVMDescription) {
-	if d.IGVMMeasureRefusal != "" {
-		fmt.Fprintf(b, "measurement (igvmmeasure loader): not measured: %s\n", d.IGVMMeasureRefusal)
-	} else {
-		fmt.Fprintf(b, "measurement (igvmmeasure loader): %s\n", d.Measurement)
-	}
-	qemu := "qemu loader"
-	if d.QEMUVCPUs > 0 {
-		qemu += ", " + vcpusText(d.QEMUVCPUs)
-	}
-	switch {
-	case d.QEMUMeasurement != "":
-		fmt.Fprintf(b, "measurement (%s): %s\n", qemu, d.QEMUMeasurement)
-	case d.QEMURefusal != "":
-		fmt.Fprintf(b, "measurement (%s): not measured: %s\n", qemu, d.QEMURefusal)
-	case d.QEMUNeedsVCPUType != "":
-		fmt.Fprintf(b, "measurement (%s): depends on the vCPU type: %s\n", qemu, d.QEMUNeedsVCPUType)
-	}
-	if d.QEMUIgnoringParameters != "" {
-		fmt.Fprintf(b, "measurement (qemu loader with --ignore-unhandled-parameters, %s; QEMU 10.2 itself refuses the file): %s\n",
-			vcpusText(d.QEMUVCPUs), d.QEMUIgnoringParameters)
-	} else if d.QEMURefusal != "" && d.QEMUNeedsVCPUType != "" {
-		fmt.Fprintf(b, "measurement (qemu loader with --ignore-unhandled-parameters, %s): depends on the vCPU type: %s\n", vcpusText(d.QEMUVCPUs), d.QEMUNeedsVCPUType)
-	}
-	switch {
-	case d.LoadersAgree:
-		fmt.Fprintf(b, "loaders: the igvmmeasure and qemu loaders measure this file the same (%s)\n", vcpusText(d.QEMUVCPUs))
-	case d.IGVMMeasureRefusal == "" && d.QEMURefusal == "":
-		fmt.Fprintf(b, "loaders: they differ: %s\n", d.Divergence)
-	}
-	if d.QEMUWithParameters != "" {
-		fmt.Fprintf(b, "loaders, with a QEMU that fills those parameters (--ignore-unhandled-parameters): %s\n", d.QEMUWithParameters)
-	}
-}
-
-// counts formats a map of counts as " KEY N, KEY N" in key order.
-func counts[V int | uint64](m map[string]V) string {
-	var parts []string
-	for _, k := range cli.SortedKeys(m) {
-		parts = append(parts, fmt.Sprintf(" %s %d", k, m[k]))
-	}
-	return strings.Join(parts, ",")
+	return d.WriteText(stdout)
 }
 
 func runIGVMSign(args []string, stdout, stderr io.Writer) error {
@@ -175,12 +98,4 @@ func runIGVMSign(args []string, stdout, stderr io.Writer) error {
 	d, _ := idblock.KeyDigest(&id.PublicKey)
 	fmt.Fprintf(msg, "%s: ID block for measurement %x, policy %#x\nid_key_hash: %s\n", *output, blk.Measurement, blk.Policy, base64.StdEncoding.EncodeToString(d[:]))
 	return nil
-}
-
-// vcpusText says "1 vCPU" or "N vCPUs".
-func vcpusText(n int) string {
-	if n == 1 {
-		return "1 vCPU"
-	}
-	return fmt.Sprintf("%d vCPUs", n)
 }

@@ -10,22 +10,22 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"runtime"
 	"runtime/debug"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 
-	"github.com/spf13/pflag"
-	"golang.org/x/term"
-
 	"github.com/snpmeasure/snpmeasure/internal/progress"
 	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/outfile"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
 )
 
 // Exit statuses shared by every command.
@@ -172,7 +172,7 @@ func (a *App) dispatch(args []string, stdout, stderr io.Writer) error {
 
 func (a *App) printTopUsage(w io.Writer) {
 	var b strings.Builder
-	for _, n := range SortedKeys(a.commands) {
+	for _, n := range slices.Sorted(maps.Keys(a.commands)) {
 		fmt.Fprintf(&b, "  %-12s %s\n", n, a.commands[n].Summary)
 	}
 	var def strings.Builder
@@ -323,16 +323,6 @@ func WriteJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// SortedKeys returns the keys of m in order.
-func SortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // OpenInput opens a file to read (see measure.OpenInput), or standard input

@@ -3,7 +3,9 @@ package cli
 import (
 	"bytes"
 	"io"
+	"maps"
 	"regexp"
+	"slices"
 	"sync"
 
 	"github.com/snpmeasure/snpmeasure/internal/completion"
@@ -32,7 +34,7 @@ func (a *App) flags(words ...string) map[string]bool {
 func (a *App) CompletionSpec(subcommands, values map[string][]string) *completion.Spec {
 	s := &completion.Spec{Program: a.Name, Subcommands: subcommands, Values: values,
 		Flags: map[string]map[string]bool{"": a.flags(a.Default)}}
-	for _, n := range SortedKeys(a.commands) {
+	for _, n := range slices.Sorted(maps.Keys(a.commands)) {
 		s.Commands = append(s.Commands, n)
 		s.Flags[n] = a.flags(n)
 		for _, sub := range subcommands[n] {

@@ -5,9 +5,8 @@ import (
 	"os"
 	"sync"
 
-	"github.com/spf13/pflag"
-
 	"github.com/snpmeasure/snpmeasure/measure"
+	"github.com/spf13/pflag"
 )
 
 // ProgressMinSize is the smallest file that gets a progress line: it is
