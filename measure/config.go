@@ -123,6 +123,9 @@ func (c *Config) hasVMSAs() bool { return c.Mode != SEV && c.Mode != OVMFHash }
 
 // Validate checks that c describes a launch, without reading any file.
 func (c *Config) Validate() error {
+	if c == nil {
+		return configErr("no configuration")
+	}
 	known := false
 	for _, m := range Modes {
 		known = known || c.Mode == m

@@ -67,6 +67,12 @@ func (o *Options) progress() ProgressFunc {
 // SNP guest with these inputs before reading anything large, then hashes
 // the firmware pages on all CPUs while the kernel and initrd are hashed.
 func Open(ctx context.Context, c *Config, o *Options) (*Inputs, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if c == nil {
+		return nil, configErr("no configuration")
+	}
 	if c.Mode != SNP {
 		return nil, configErr("Open reads the inputs of mode snp, not %q", c.Mode)
 	}

@@ -52,6 +52,9 @@ func (r *Result) Close() error {
 // Measure returns the Result together with an error for which
 // IsIDBlockMismatch is true (unless c.IgnoreIDBlock).
 func Measure(ctx context.Context, c *Config, o *Options) (*Result, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}

@@ -96,6 +96,8 @@ func (s *Space) String() string {
 
 func (s *Space) validate() error {
 	switch {
+	case s == nil:
+		return configErr("no space")
 	case len(s.VCPUs) == 0:
 		return configErr("the space has no vCPU count")
 	case !slices.IsSorted(s.VCPUs) || s.VCPUs[0] < 1 || s.VCPUs[len(s.VCPUs)-1] > MaxVCPUs:
@@ -107,7 +109,46 @@ func (s *Space) validate() error {
 	case len(s.GuestFeatures) == 0:
 		return configErr("the space has no guest features")
 	}
+	// Each value once, and known: a duplicate would give duplicate points,
+	// an unknown VMM or KVM would be measured as another.
+	if dup := firstDuplicate(s.VCPUs); dup >= 0 {
+		return configErr("vCPU count %d is listed twice", s.VCPUs[dup])
+	}
+	if dup := firstDuplicate(s.CPUs); dup >= 0 {
+		return configErr("vCPU type %s is listed twice", s.CPUs[dup])
+	}
+	if dup := firstDuplicate(s.GuestFeatures); dup >= 0 {
+		return configErr("guest features %#x are listed twice", s.GuestFeatures[dup])
+	}
+	if dup := firstDuplicate(s.VMMs); dup >= 0 {
+		return configErr("VMM %s is listed twice", s.VMMs[dup])
+	}
+	if dup := firstDuplicate(s.KVMInits); dup >= 0 {
+		return configErr("KVM initialisation %s is listed twice", s.KVMInits[dup])
+	}
+	for _, v := range s.VMMs {
+		if !slices.Contains(vmsa.VMMs, v) {
+			return configErr("unknown VMM %d", int(v))
+		}
+	}
+	for _, k := range s.KVMInits {
+		if !slices.Contains(vmsa.KVMInits, k) {
+			return configErr("unknown KVM initialisation %d", int(k))
+		}
+	}
 	return nil
+}
+
+// firstDuplicate returns the index of the first value seen before, or -1.
+func firstDuplicate[T comparable](vs []T) int {
+	seen := make(map[T]bool, len(vs))
+	for i, v := range vs {
+		if seen[v] {
+			return i
+		}
+		seen[v] = true
+	}
+	return -1
 }
 
 // Point is one configuration of a Space and its launch measurement.

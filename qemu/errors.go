@@ -22,9 +22,14 @@ type InputError struct {
 	Field string
 	Value string
 	Msg   string
+	// Err is the cause, when another package's error is the reason.
+	Err error
 }
 
 func (e *InputError) Error() string { return fieldValue(e.Field, e.Value) + ": " + e.Msg }
+
+// Unwrap returns the cause.
+func (e *InputError) Unwrap() error { return e.Err }
 
 // An IDBlockError says that SNP_LAUNCH_FINISH would reject the ID block:
 // it is for another measurement (Err is ErrIDBlockMeasurement), or one of

@@ -124,6 +124,10 @@ func (l *Launch) build(v Version, final bool) (*CommandLine, error) {
 		return nil, err
 	case l.IGVM == "" && l.Policy&policyReserved1 == 0:
 		return nil, &InputError{Field: "policy", Value: fmt.Sprintf("%#x", l.Policy), Msg: "bit 17 is reserved and must be 1 (e.g. 0x30000)"}
+	case l.IGVM == "" && l.Policy&^(policyKVMValid|policyKVMNewer) != 0:
+		return nil, &RefusedError{Field: "policy", Value: fmt.Sprintf("%#x", l.Policy),
+			Reason: fmt.Sprintf("bits %#x are not in KVM's SNP_POLICY_MASK_VALID, so snp_launch_start refuses the launch (MIGRATE_MA, bit 18, is never accepted: KVM has no migration agent)",
+				l.Policy&^(policyKVMValid|policyKVMNewer))}
 	case l.HostData != nil && len(l.HostData) != hostDataSize:
 		return nil, &InputError{Field: "host-data", Msg: fmt.Sprintf("%d bytes, want %d", len(l.HostData), hostDataSize)}
 	}
@@ -182,6 +186,9 @@ func (l *Launch) build(v Version, final bool) (*CommandLine, error) {
 	obj := []string{"sev-snp-guest", "id=" + SEVID, "cbitpos=" + strconv.Itoa(cbitpos), "reduced-phys-bits=1"}
 	if l.IGVM == "" {
 		obj = append(obj, fmt.Sprintf("policy=%#x", l.Policy))
+		if l.Policy&policyKVMNewer != 0 {
+			c.note(fmt.Sprintf("policy bits %#x (CXL_ALLOW, MEM_AES_256_XTS, RAPL_DIS, CIPHERTEXT_HIDING, PAGE_SWAP_DISABLE) need a host kernel and SEV firmware that support them: older ones refuse the launch", l.Policy&policyKVMNewer))
+		}
 	}
 	if l.Kernel != "" {
 		obj = append(obj, "kernel-hashes=on")
@@ -208,6 +215,13 @@ func (c *CommandLine) note(s string) {
 const (
 	maxVCPUs        = 4096 // q35's max_cpus since pc-q35-9.0 (hw/i386/pc_q35.c)
 	policyReserved1 = 1 << 17
+	// policyKVMValid is KVM's SNP_POLICY_MASK_VALID as upstream SNP host
+	// support (Linux 6.11) defines it: ABI minor and major, SMT, the
+	// reserved bit 17, DEBUG and SINGLE_SOCKET. policyKVMNewer are the bits
+	// later kernels accept when the firmware supports them (CXL_ALLOW,
+	// MEM_AES_256_XTS, RAPL_DIS, CIPHERTEXT_HIDING, PAGE_SWAP_DISABLE).
+	policyKVMValid = 0xff | 0xff<<8 | 1<<16 | 1<<17 | 1<<19 | 1<<20
+	policyKVMNewer = 0x1f << 21
 	hostDataSize    = 32
 )
 
@@ -240,11 +254,11 @@ func (l *Launch) checkIDBlock(final bool) (authorKey bool, err error) {
 	}
 	b, err := idblock.ParseBlock(l.IDBlock)
 	if err != nil {
-		return false, &InputError{Field: "id-block", Msg: err.Error()}
+		return false, &InputError{Field: "id-block", Msg: err.Error(), Err: err}
 	}
 	a, err := idblock.ParseAuth(l.IDAuth)
 	if err != nil {
-		return false, &InputError{Field: "id-auth", Msg: err.Error()}
+		return false, &InputError{Field: "id-auth", Msg: err.Error(), Err: err}
 	}
 	if b.Policy != l.Policy {
 		return false, &RefusedError{Field: "policy", Value: fmt.Sprintf("%#x", l.Policy),
@@ -252,7 +266,7 @@ func (l *Launch) checkIDBlock(final bool) (authorKey bool, err error) {
 	}
 	vf, err := a.Verify(b)
 	if err != nil {
-		return false, &InputError{Field: "id-auth", Msg: err.Error()}
+		return false, &InputError{Field: "id-auth", Msg: err.Error(), Err: err}
 	}
 	if err := vf.Err(); err != nil {
 		return false, &IDBlockError{Msg: fmt.Sprintf("id-auth: %v: SNP_LAUNCH_FINISH would reject it", err), Err: err}

@@ -2,6 +2,7 @@ package refvalues
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 
 	"github.com/snpmeasure/snpmeasure/measure"
@@ -13,6 +14,9 @@ import (
 // with Options.FileDigests, so that the firmware's SHA-256 is known.
 // Measurements are listed in the order of Inputs.Enumerate.
 func Build(ctx context.Context, in *measure.Inputs, s *measure.Space, toolVersion string) (*Document, error) {
+	if in == nil {
+		return nil, errors.New("refvalues: no inputs (measure.Open)")
+	}
 	d := New(toolVersion)
 	for _, f := range in.Files {
 		file := &File{Name: filepath.Base(f.Path), Size: f.Size, SHA256: SHA256(f.SHA256)}

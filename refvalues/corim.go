@@ -100,13 +100,14 @@ func lookupCoRIMProfile(uri string) (corimProfile, bool) {
 	return corimProfile{}, false
 }
 
-// Environment class IDs of the profile: the OIDs 1.3.6.1.4.1.3704.3.1 (report
-// signed by a VCEK, "by chip") and 1.3.6.1.4.1.3704.3.2 (signed by a VLEK,
-// "by CSP"), DER-encoded without tag and length.
-var (
-	ClassByChip = []byte{0x2b, 0x06, 0x01, 0x04, 0x01, 0x9c, 0x78, 0x03, 0x01}
-	ClassByCSP  = []byte{0x2b, 0x06, 0x01, 0x04, 0x01, 0x9c, 0x78, 0x03, 0x02}
-)
+// ClassByChip and ClassByCSP return the environment class IDs of the
+// profile: the OIDs 1.3.6.1.4.1.3704.3.1 (report signed by a VCEK, "by
+// chip") and 1.3.6.1.4.1.3704.3.2 (signed by a VLEK, "by CSP"), DER-encoded
+// without tag and length, as a new slice each call.
+func ClassByChip() []byte { return []byte{0x2b, 0x06, 0x01, 0x04, 0x01, 0x9c, 0x78, 0x03, 0x01} }
+
+// ClassByCSP is the "by CSP" class ID (see ClassByChip).
+func ClassByCSP() []byte { return []byte{0x2b, 0x06, 0x01, 0x04, 0x01, 0x9c, 0x78, 0x03, 0x02} }
 
 // CoRIM and CoMID role numbers.
 const (
@@ -250,7 +251,7 @@ func (d *Document) CoRIMFor(profile string) ([]byte, error) {
 	mkeyMeasurement, mkeyPolicy := uint64(MkeyMeasurement), uint64(MkeyPolicy)
 	distinct := d.distinctMeasurements()
 	refs := make([]referenceTriple, 0, 2*len(distinct))
-	for _, class := range [][]byte{ClassByChip, ClassByCSP} {
+	for _, class := range [][]byte{ClassByChip(), ClassByCSP()} {
 		ct, err := rawTag(TagOID, class)
 		if err != nil {
 			return nil, err

@@ -196,9 +196,9 @@ func TestRefvaluesCoRIMRoundTrip(t *testing.T) {
 					t.Fatalf("%d references, want %d", len(c.References), 2*len(distinct))
 				}
 				for i, r := range c.References {
-					class := ClassByChip
+					class := ClassByChip()
 					if i >= len(distinct) {
-						class = ClassByCSP
+						class = ClassByCSP()
 					}
 					want := distinct[i%len(distinct)]
 					if !bytes.Equal(r.ClassID, class) || r.Measurement != want {
@@ -287,7 +287,7 @@ func TestRefvaluesCoRIMSpec14(t *testing.T) {
 		}
 	})
 	t.Run("exactly the document's measurements", func(t *testing.T) {
-		for ci, class := range [][]byte{ClassByChip, ClassByCSP} {
+		for ci, class := range [][]byte{ClassByChip(), ClassByCSP()} {
 			var got []Measurement384
 			for _, tr := range triples {
 				cl := tr[0].(map[any]any)[uint64(0)].(map[any]any)[uint64(0)].(cbor.Tag)
@@ -374,7 +374,7 @@ func TestRefvaluesDecodeVeraisonCoRIMs(t *testing.T) {
 		t.Fatalf("%+v", c)
 	}
 	r := c.References[0]
-	if r.Measurement.String() != veraisonMeasurment || !bytes.Equal(r.Instance, r.Measurement[:]) || !bytes.Equal(r.ClassID, ClassByChip) {
+	if r.Measurement.String() != veraisonMeasurment || !bytes.Equal(r.Instance, r.Measurement[:]) || !bytes.Equal(r.ClassID, ClassByChip()) {
 		t.Errorf("reference %x %x %s", r.ClassID, r.Instance, r.Measurement)
 	}
 	// Veraison writes the POLICY big-endian: its 8 bytes 00 00 00 00 00 03
@@ -468,7 +468,7 @@ func corimOf(t testing.TB, profile any, refs ...any) []byte {
 
 func TestRefvaluesDecodeCoRIMErrors(t *testing.T) {
 	m := bytes.Repeat([]byte{0xab}, MeasurementSize)
-	class := cbor.Tag{Number: TagOID, Content: ClassByChip}
+	class := cbor.Tag{Number: TagOID, Content: ClassByChip()}
 	inst := func(b []byte) cbor.Tag { return cbor.Tag{Number: TagBytes, Content: b} }
 	meas := map[uint64]any{0: uint64(MkeyMeasurement), 1: map[uint64]any{2: []any{[]any{AlgSHA384, m}}}}
 	env := map[uint64]any{0: map[uint64]any{0: class}, 1: inst(m)}

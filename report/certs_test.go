@@ -26,7 +26,7 @@ var builtinFingerprints = map[Product][3]string{
 }
 
 func TestBuiltinRoots(t *testing.T) {
-	for _, p := range Products {
+	for _, p := range Products() {
 		r, err := BuiltinRoots(p)
 		if err != nil {
 			t.Fatal(err)

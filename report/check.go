@@ -43,6 +43,10 @@ func (r *Report) Verify(o *Options) *Result {
 	if o == nil {
 		o = &Options{}
 	}
+	if r == nil || len(r.Raw) < Size {
+		// Not a report Parse made: nothing can be checked, so nothing passes.
+		return &Result{Checks: []Check{{Name: CheckSignature, Expected: "a parsed attestation report", Actual: "no report bytes (use Parse or Read)"}}, NotChecked: []string{}}
+	}
 	sig := r.VerifySignature(&o.Trust)
 	res := &Result{Checks: sig.Checks, NotChecked: append([]string{}, sig.NotChecked...)}
 	if sig.Product != ProductUnknown && sig.Checks[0].Name == CheckProduct && sig.Checks[0].OK {

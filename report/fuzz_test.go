@@ -49,7 +49,7 @@ func FuzzParseReport(f *testing.F) {
 		if len(r.Raw) != report.Size {
 			t.Fatalf("parsed report has %d raw bytes", len(r.Raw))
 		}
-		for _, p := range append([]report.Product{report.ProductUnknown}, report.Products...) {
+		for _, p := range append([]report.Product{report.ProductUnknown}, report.Products()...) {
 			r.Fields(p)
 		}
 		r.Summary()
@@ -126,7 +126,7 @@ func FuzzParseCertificates(f *testing.F) {
 		for _, c := range certs {
 			report.RoleOf(c)
 			if ext, err := report.ParseKDSExtensions(c); err == nil {
-				for _, p := range report.Products {
+				for _, p := range report.Products() {
 					ext.TCBParts(p)
 				}
 			}
@@ -156,7 +156,7 @@ func FuzzParseTCBMinimum(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, p := range report.Products {
+		for _, p := range report.Products() {
 			if parts, err := m.Resolve(p); err == nil {
 				parts.Format(p)
 			}

@@ -29,7 +29,7 @@ var builtinRoots = sync.OnceValues(parseBuiltinRoots)
 
 func parseBuiltinRoots() (map[Product]*AMDRoots, error) {
 	out := map[Product]*AMDRoots{}
-	for _, p := range Products {
+	for _, p := range Products() {
 		name := "roots/" + strings.ToLower(p.String()) + ".pem"
 		data, err := rootFiles.ReadFile(name)
 		if err != nil {

@@ -17,8 +17,8 @@ const (
 	Turin
 )
 
-// Products are the product lines with built-in AMD roots.
-var Products = []Product{Milan, Genoa, Turin}
+// Products returns the product lines with built-in AMD roots.
+func Products() []Product { return []Product{Milan, Genoa, Turin} }
 
 func (p Product) String() string {
 	switch p {
@@ -36,7 +36,7 @@ func (p Product) String() string {
 // case ("milan", "Genoa"), optionally with a stepping ("Milan-B0").
 func ParseProduct(s string) (Product, error) {
 	name, _, _ := strings.Cut(strings.TrimSpace(s), "-")
-	for _, p := range Products {
+	for _, p := range Products() {
 		if strings.EqualFold(name, p.String()) {
 			return p, nil
 		}

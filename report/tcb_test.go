@@ -19,7 +19,7 @@ func TestTCBLayouts(t *testing.T) {
 	if got := turin.Parts(Turin); got != (TCBParts{FMC: 0, BootLoader: 1, TEE: 0, SNP: 2, Microcode: 0x47}) {
 		t.Errorf("Turin %+v", got)
 	}
-	for _, p := range Products {
+	for _, p := range Products() {
 		parts := TCBParts{FMC: 1, BootLoader: 2, TEE: 3, SNP: 4, Microcode: 5}
 		if p != Turin {
 			parts.FMC = 0

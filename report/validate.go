@@ -100,6 +100,9 @@ func (r *Report) Validate(e *Expectations, p Product) []Check {
 	if e == nil {
 		e = &Expectations{}
 	}
+	if r == nil || len(r.Raw) < Size {
+		return []Check{{Name: CheckReserved, Expected: "a parsed attestation report", Actual: "no report bytes (use Parse or Read)"}}
+	}
 	var out []Check
 	add := func(c Check) { out = append(out, c) }
 	bytesCheck := func(name string, want, got []byte) {

@@ -388,7 +388,7 @@ func (v *verifier) anchors() (arks, builtin []*x509.Certificate, name string, er
 		}
 		return v.o.Roots, nil, name, nil
 	}
-	products := Products
+	products := Products()
 	name = "AMD's built-in roots"
 	if v.product != ProductUnknown {
 		products = []Product{v.product}
@@ -526,7 +526,7 @@ func (v *verifier) otherProductRoot(cert *x509.Certificate) Product {
 	if len(v.o.Roots) > 0 || v.product == ProductUnknown {
 		return ProductUnknown
 	}
-	for _, p := range Products {
+	for _, p := range Products() {
 		if p == v.product {
 			continue
 		}

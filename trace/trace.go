@@ -74,6 +74,9 @@ func (r *Record) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil), nil }
 // Write writes every update of l as JSON Lines; an error reading the
 // launch's pages (an IGVM file's) is returned.
 func Write(w io.Writer, l *launchdigest.Launch) error {
+	if l == nil {
+		return errors.New("trace: no launch to write")
+	}
 	bw := bufio.NewWriter(w)
 	var line []byte
 	err := l.Walk(context.Background(), func(u launchdigest.Update, d launchdigest.Digest) error {

@@ -36,10 +36,19 @@ var CPUTypes = []CPUType{
 	{"EPYC-Turin", 26, 0, 0},
 }
 
-// LookupCPUType finds a vCPU type by its exact (case-sensitive) name.
+// LookupCPUType finds a vCPU type by its exact (case-sensitive) name: one
+// of CPUTypes, or a later QEMU version of one of them (EPYC-v5,
+// EPYC-Rome-v4 and -v5, EPYC-Milan-v3 and -v4, EPYC-Genoa-v2 and -v3,
+// EPYC-Turin-v1 and -v2), which has its base model's signature and keeps
+// its own name.
 func LookupCPUType(name string) (CPUType, error) {
+	base := name
+	if b, ok := qemuVersionedModels[name]; ok {
+		base = b
+	}
 	for _, c := range CPUTypes {
-		if c.Name == name {
+		if c.Name == base {
+			c.Name = name
 			return c, nil
 		}
 	}
@@ -48,6 +57,17 @@ func LookupCPUType(name string) (CPUType, error) {
 		names[i] = c.Name
 	}
 	return CPUType{}, fmt.Errorf("unknown vCPU type %q (want one of %s)", name, strings.Join(names, ", "))
+}
+
+// qemuVersionedModels are the later versions of QEMU's EPYC models (QEMU
+// 8.1 to 11.1) that sev-snp-measure does not name, with the model each is a
+// version of. A version changes CPUID feature bits, never family, model or
+// stepping, so it measures as its base model; LookupCPUType accepts them.
+var qemuVersionedModels = map[string]string{
+	"EPYC-v5": "EPYC", "EPYC-Rome-v4": "EPYC-Rome", "EPYC-Rome-v5": "EPYC-Rome",
+	"EPYC-Milan-v3": "EPYC-Milan", "EPYC-Milan-v4": "EPYC-Milan",
+	"EPYC-Genoa-v2": "EPYC-Genoa", "EPYC-Genoa-v3": "EPYC-Genoa",
+	"EPYC-Turin-v1": "EPYC-Turin", "EPYC-Turin-v2": "EPYC-Turin",
 }
 
 // Signature computes the CPUID Fn0000_0001_EAX layout from family, model and

@@ -129,3 +129,24 @@ func TestParseVMM(t *testing.T) {
 		t.Error("VMM names are case-sensitive, like the reference")
 	}
 }
+
+func TestLookupVersionedModels(t *testing.T) {
+	for _, tc := range []struct{ name, base string }{
+		{"EPYC-v5", "EPYC"}, {"EPYC-Rome-v4", "EPYC-Rome"}, {"EPYC-Rome-v5", "EPYC-Rome"},
+		{"EPYC-Milan-v3", "EPYC-Milan"}, {"EPYC-Milan-v4", "EPYC-Milan"}, {"EPYC-Genoa-v2", "EPYC-Genoa"},
+		{"EPYC-Genoa-v3", "EPYC-Genoa"}, {"EPYC-Turin-v1", "EPYC-Turin"}, {"EPYC-Turin-v2", "EPYC-Turin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := LookupCPUType(tc.name)
+			b, berr := LookupCPUType(tc.base)
+			if err != nil || berr != nil || c.Name != tc.name || c.Signature() != b.Signature() {
+				t.Errorf("%s: %+v %v, base %+v %v", tc.name, c, err, b, berr)
+			}
+		})
+	}
+	for _, bad := range []string{"EPYC-Genoa-v9", "EPYC-Milan-v0", "epyc-genoa-v2", "Genoa-v2"} {
+		if _, err := LookupCPUType(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/snpmeasure/snpmeasure/idblock"
@@ -64,6 +65,10 @@ func runQemuArgs(args []string, stdout, stderr io.Writer) error {
 	}
 	if o.IGVM != "" && o.IGVMLoader != "qemu" {
 		return cli.Usagef("--igvm-loader %s: qemu-args prints what QEMU measures (--igvm-loader qemu)", o.IGVMLoader)
+	}
+	switch {
+	case o.IGVM != "" && fs.Changed("policy"):
+		return cli.Usagef("--policy does not apply to --igvm: QEMU launches with the IGVM file's GUEST_POLICY (0x30000, QEMU's default, when it has none)")
 	}
 	o.FS = fs
 	cl, measured, err := q.commandLine(o)
@@ -144,6 +149,7 @@ func (q *qemuArgsOptions) commandLine(o *cliflags.Measure) (*qemu.CommandLine, [
 			if err := measure.CheckIGVMSignature(c); err != nil {
 				return nil, nil, err
 			}
+			return nil, nil, cli.Usagef("missing --vcpu-type or --vcpu-sig: QEMU needs a -cpu model")
 		}
 		return nil, nil, qemuErr(err)
 	}
@@ -156,6 +162,9 @@ func (q *qemuArgsOptions) commandLine(o *cliflags.Measure) (*qemu.CommandLine, [
 	cl, err := l.Build(qv)
 	if err != nil {
 		return nil, nil, qemuErr(err)
+	}
+	if q.style == "argv" && slices.ContainsFunc(cl.Args, func(a string) bool { return strings.Contains(a, "\n") }) {
+		return nil, nil, cli.Usagef("--style argv prints one argument per line, and an argument holds a line break: use --style shell")
 	}
 	return cl, res.Digest, nil
 }
@@ -177,7 +186,7 @@ func qemuErr(err error) error {
 
 // printQemuArgs writes the command line in the chosen style.
 func printQemuArgs(w io.Writer, style, binary string, cl *qemu.CommandLine, measured []byte) {
-	if style == "argv" {
+	if style == "argv" { // one argument per line (commandLine refuses one with a newline)
 		fmt.Fprintln(w, binary)
 		for _, a := range cl.Args {
 			fmt.Fprintln(w, a)

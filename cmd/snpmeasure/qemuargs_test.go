@@ -61,8 +61,8 @@ func TestQemuArgs(t *testing.T) {
 	}{
 		{"kernel", append([]string{"--ovmf", fw, "--vcpus", "4", "--vcpu-type", "EPYC-Genoa"}, kernel...), "EPYC-Genoa", "4",
 			"sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0x30000,kernel-hashes=on", true, "guest features 0x1"},
-		{"firmware only", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-Milan-v2", "--policy", "0x70000"}, "EPYC-Milan-v2", "1",
-			"sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0x70000", false, ""},
+		{"firmware only", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-Milan-v2", "--policy", "0x130000"}, "EPYC-Milan-v2", "1",
+			"sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0x130000", false, ""},
 		{"signature", []string{"--ovmf", fw, "--vcpus", "2", "--vcpu-sig", "0xa00f11"}, "EPYC-Milan", "2",
 			"sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0x30000", false, "-cpu EPYC-Milan (models with this signature: EPYC-Milan, EPYC-Milan-v1, EPYC-Milan-v2)"},
 		{"family model stepping", []string{"--ovmf", fw, "--vcpus", "2", "--vcpu-family", "26", "--vcpu-model", "0", "--vcpu-stepping", "0", "--qemu-version", "10.1"}, "EPYC-Turin", "2",
@@ -153,7 +153,7 @@ func TestQemuArgsIDBlock(t *testing.T) {
 		return parseIDBlockOutput(t, r.stdout)
 	}
 	withAuthor := mk(t, "--author-key", idbAuthorKey)
-	noAuthor := mk(t, "--policy", "0x70000")
+	noAuthor := mk(t, "--policy", "0x130000")
 	auth, _ := base64.StdEncoding.DecodeString(withAuthor.auth)
 	auth[idblock.OffAuthBlockSignature] ^= 1
 	badAuth := base64.StdEncoding.EncodeToString(auth)
@@ -167,8 +167,8 @@ func TestQemuArgsIDBlock(t *testing.T) {
 		{"author key", []string{"--id-block", withAuthor.block, "--id-auth", withAuthor.auth}, 0,
 			"policy=0x30000,kernel-hashes=on,id-block=" + withAuthor.block + ",id-auth=" + withAuthor.auth + ",author-key-enabled=on", ""},
 		{"policy from the block", []string{"--id-block", noAuthor.block, "--id-auth", noAuthor.auth}, 0,
-			"policy=0x70000,kernel-hashes=on,id-block=" + noAuthor.block + ",id-auth=" + noAuthor.auth, ""},
-		{"policy differs", []string{"--id-block", noAuthor.block, "--id-auth", noAuthor.auth, "--policy", "0x30000"}, 2, "", "--policy 0x30000: refusing: the ID block's policy is 0x70000"},
+			"policy=0x130000,kernel-hashes=on,id-block=" + noAuthor.block + ",id-auth=" + noAuthor.auth, ""},
+		{"policy differs", []string{"--id-block", noAuthor.block, "--id-auth", noAuthor.auth, "--policy", "0x30000"}, 2, "", "--policy 0x30000: refusing: the ID block's policy is 0x130000"},
 		{"other measurement", []string{"--id-block", withAuthor.block, "--id-auth", withAuthor.auth, "--vcpus", "3"}, 3, "", "the ID block is for another launch measurement"},
 		{"bad signature", []string{"--id-block", withAuthor.block, "--id-auth", badAuth}, 3, "", "ID block signature (ID key): signature does not verify"},
 		{"block alone", []string{"--id-block", withAuthor.block}, 2, "", "go together"},
@@ -221,6 +221,11 @@ func TestQemuArgsRefuses(t *testing.T) {
 		{"no vcpus", []string{"--ovmf", fw, "--vcpu-type", "EPYC-v4"}, 2, "missing --vcpus"},
 		{"old qemu", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--qemu-version", "8.2"}, 2, "--qemu-version 8.2: refusing: upstream QEMU launches SEV-SNP guests from 9.1 on"},
 		{"future major", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--qemu-version", "12.0"}, 2, "--qemu-version 12.0: refusing: newer than every release"},
+		{"migrate-ma policy", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--policy", "0x70000"}, 2, "--policy 0x70000: refusing: bits 0x40000 are not in KVM's SNP_POLICY_MASK_VALID"},
+		{"policy high bits", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--policy", "0xffffffffffffffff"}, 2, "SNP_POLICY_MASK_VALID"},
+		{"igvm with --policy", []string{"--igvm", "../../igvm/testdata/conformance/01_snp_basic.igvm", "--vcpus", "1", "--vcpu-type", "EPYC-Milan", "--qemu-version", "10.1", "--policy", "0xb0000"}, 2, "--policy does not apply to --igvm"},
+		{"igvm without a model", []string{"--igvm", "../../igvm/testdata/conformance/01_snp_basic.igvm", "--vcpus", "1", "--qemu-version", "10.1"}, 2, "missing --vcpu-type or --vcpu-sig"},
+		{"argv with a line break", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--kernel", rvIn("synth-kernel-12345.bin"), "--append", "a\nb", "--style", "argv"}, 2, "--style argv prints one argument per line"},
 		{"no such release", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--qemu-version", "10.3"}, 2, "--qemu-version 10.3: refusing: no such release"},
 		{"version syntax", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--qemu-version", "ten"}, 2, "--qemu-version ten: want MAJOR.MINOR"},
 		{"memory", []string{"--ovmf", fw, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--memory", "lots"}, 2, "--memory lots: want a whole number"},
@@ -274,7 +279,7 @@ func TestQemuArgsRealQEMU(t *testing.T) {
 		{"kernel", append(withKernel, "--vcpus", "4", "--vcpu-type", "EPYC-Genoa")},
 		{"kernel without initrd", []string{"--ovmf", fw, "--kernel", kernel, "--vcpus", "2", "--vcpu-type", "EPYC-Rome-v3"}},
 		{"every EPYC", append(base, "--vcpus", "2", "--vcpu-type", "EPYC")},
-		{"milan v2, policy", append(base, "--vcpus", "8", "--vcpu-type", "EPYC-Milan-v2", "--policy", "0x70000")},
+		{"milan v2, policy", append(base, "--vcpus", "8", "--vcpu-type", "EPYC-Milan-v2", "--policy", "0x130000")},
 		{"genoa v1", append(base, "--vcpus", "3", "--vcpu-type", "EPYC-Genoa-v1")},
 		{"signature", append(base, "--vcpus", "2", "--vcpu-sig", "0xa10f10")},
 		{"turin", append(withKernel, "--vcpus", "2", "--vcpu-type", "EPYC-Turin")},
@@ -283,7 +288,7 @@ func TestQemuArgsRealQEMU(t *testing.T) {
 		{"id block, author key", append([]string{"--ovmf", fw, "--kernel", kernel, "--append", "console=ttyS0", "--vcpus", "2", "--vcpu-type", "EPYC-Milan"},
 			idb("--author-key", idbAuthorKey)...)},
 		{"id block, no author key", append([]string{"--ovmf", fw, "--kernel", kernel, "--append", "console=ttyS0", "--vcpus", "2", "--vcpu-type", "EPYC-Milan"},
-			idb("--policy", "0x70000")...)},
+			idb("--policy", "0x130000")...)},
 		{"128M", append(base, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--memory", "128M")},
 		{"1536M", append(base, "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--memory", "1536")},
 		{"978G", append(base, "--vcpus", "1", "--vcpu-type", "EPYC-Genoa", "--memory", "978G")},

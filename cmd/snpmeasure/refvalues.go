@@ -76,6 +76,9 @@ func runRefvalues(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if ig := doc.Inputs.IGVM; ig != nil && ig.Policy != nil && pol != nil && *pol != *ig.Policy {
+		return cli.Usagef("--policy %#x: the IGVM file's GUEST_POLICY is %#x, which is what QEMU launches with", uint64(*pol), uint64(*ig.Policy))
+	}
 	doc.Policy = pol
 	return app.WriteOutput(*output, stdout, cli.Paths(inputs), func(w io.Writer) error {
 		if *format == refvalues.FormatCoRIM {

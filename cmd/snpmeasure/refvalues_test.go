@@ -438,6 +438,8 @@ func TestRefvaluesErrors(t *testing.T) {
 		{"no metadata", []string{"--ovmf", rvIn("bookworm-OVMF_VARS.fd"), "--vcpus", "1"}, 1, "SEV metadata"},
 		{"no kernel hashes", []string{"--ovmf", rvIn("bookworm-OVMF.fd"), "--kernel", rvIn("empty"), "--vcpus", "1"}, 1, "SNP_KERNEL_HASHES"},
 		{"output dir", []string{"--ovmf", fw, "--vcpus", "1", "-o", filepath.Join(t.TempDir(), "no", "such", "rv.json")}, 1, "rv.json"},
+		{"policy against the IGVM file's", []string{"--igvm", "../../igvm/testdata/conformance/01_snp_basic.igvm", "--policy", "0x20000"}, 2, "the IGVM file's GUEST_POLICY is 0x30000"},
+		{"igvm vcpus below its VP contexts", []string{"--igvm", "../../igvm/testdata/conformance/04_snp_multi_vp_kvm_gpa.igvm", "--igvm-loader", "qemu", "--vcpus", "1-6", "--vcpu-type", "EPYC-Milan"}, 1, "VP context for vCPU 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runInProcess(append([]string{"refvalues"}, tc.args...)...)
