@@ -222,7 +222,7 @@ const (
 	// MEM_AES_256_XTS, RAPL_DIS, CIPHERTEXT_HIDING, PAGE_SWAP_DISABLE).
 	policyKVMValid = 0xff | 0xff<<8 | 1<<16 | 1<<17 | 1<<19 | 1<<20
 	policyKVMNewer = 0x1f << 21
-	hostDataSize    = 32
+	hostDataSize   = 32
 )
 
 // checkIGVM refuses what an IGVM launch cannot carry. The command line is

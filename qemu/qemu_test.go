@@ -295,7 +295,7 @@ func TestBuildIDBlock(t *testing.T) {
 		return b.Marshal(), a.Marshal()
 	}
 	blk, auth := sign(0x30000, authorKey)
-	blkNoAuthor, authNoAuthor := sign(0x70000, nil)
+	blkNoAuthor, authNoAuthor := sign(0x130000, nil)
 	badAuth := slices.Clone(auth)
 	badAuth[idblock.OffAuthBlockSignature] ^= 1
 	for _, tc := range []struct {
@@ -306,8 +306,8 @@ func TestBuildIDBlock(t *testing.T) {
 		checkError bool   // Check fails too
 	}{
 		{"author key", func(l *Launch) { l.IDBlock, l.IDAuth = blk, auth }, ",author-key-enabled=on", "", false},
-		{"no author key", func(l *Launch) { l.IDBlock, l.IDAuth, l.Policy = blkNoAuthor, authNoAuthor, 0x70000 }, "==", "", false},
-		{"policy differs", func(l *Launch) { l.IDBlock, l.IDAuth = blkNoAuthor, authNoAuthor }, "", "the ID block's policy is 0x70000", true},
+		{"no author key", func(l *Launch) { l.IDBlock, l.IDAuth, l.Policy = blkNoAuthor, authNoAuthor, 0x130000 }, "==", "", false},
+		{"policy differs", func(l *Launch) { l.IDBlock, l.IDAuth = blkNoAuthor, authNoAuthor }, "", "the ID block's policy is 0x130000", true},
 		{"other measurement", func(l *Launch) { l.IDBlock, l.IDAuth, l.Measurement = blk, auth, make([]byte, 48) }, "", "for another launch measurement", false},
 		{"no measurement", func(l *Launch) { l.IDBlock, l.IDAuth, l.Measurement = blk, auth, nil }, "", "no launch measurement", false},
 		{"bad signature", func(l *Launch) { l.IDBlock, l.IDAuth = blk, badAuth }, "", "signature does not verify", true},
