@@ -3,6 +3,7 @@ package measure
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 
@@ -258,6 +259,26 @@ func (in *Inputs) enumerateIGVM(ctx context.Context, s *Space, yield func(Point)
 	if err != nil {
 		return err
 	}
+	// A launch whose digest the file's ID block does not hold fails at
+	// SNP_LAUNCH_FINISH (unless IgnoreIDBlock): strict refuses to list it,
+	// Search leaves it out.
+	launches := func(p Point) (bool, error) {
+		if in.config.IgnoreIDBlock || in.IGVM.IDBlock == nil {
+			return true, nil
+		}
+		err := in.IGVM.CheckIDBlock(p.Measurement)
+		if err != nil && strict {
+			return false, fileErr(in.config.IGVM, fmt.Errorf("%d vCPUs: %w (QEMU fails this launch at SNP_LAUNCH_FINISH)", p.VCPUs, err))
+		}
+		return err == nil, nil
+	}
+	emit := func(p Point) (bool, error) {
+		ok, err := launches(p)
+		if err != nil || !ok {
+			return err == nil, err
+		}
+		return yield(p), nil
+	}
 	if in.config.IGVMLoader != launchdigest.LoaderQEMU {
 		l, err := in.config.igvmLaunch(in.igvm, 0, 0)
 		if err != nil {
@@ -267,8 +288,8 @@ func (in *Inputs) enumerateIGVM(ctx context.Context, s *Space, yield func(Point)
 		if err != nil {
 			return fileErr(in.config.IGVM, err)
 		}
-		yield(Point{VCPUs: l.VMSAs, VMM: vmsa.QEMU, GuestFeatures: gf, Measurement: d})
-		return nil
+		_, err = emit(Point{VCPUs: l.VMSAs, VMM: vmsa.QEMU, GuestFeatures: gf, Measurement: d})
+		return err
 	}
 	// Every count must launch (it needs a vCPU for every VP context): with
 	// strict, a smaller one is refused, not silently left out of the series.
@@ -289,8 +310,11 @@ func (in *Inputs) enumerateIGVM(ctx context.Context, s *Space, yield func(Point)
 			return err
 		}
 		for n, d := range l.VCPUs.Series(in.igvmPrefix, maxVCPUs) {
-			if want[n] && !yield(Point{VCPUs: n, CPU: cpu, VMM: vmsa.QEMU, GuestFeatures: gf, Measurement: d}) {
-				return nil
+			if !want[n] {
+				continue
+			}
+			if more, err := emit(Point{VCPUs: n, CPU: cpu, VMM: vmsa.QEMU, GuestFeatures: gf, Measurement: d}); err != nil || !more {
+				return err
 			}
 		}
 	}

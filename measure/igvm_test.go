@@ -40,3 +40,35 @@ func TestIGVMSpaceBelowVPContexts(t *testing.T) {
 		t.Errorf("Search: %+v, %v; want the 5-vCPU point", got, err)
 	}
 }
+
+// TestIGVMSpaceIDBlock: 14_snp_idblock_signed carries an ID block for its
+// one-vCPU launch; QEMU fails the others at SNP_LAUNCH_FINISH. Enumerate
+// refuses to list them (IgnoreIDBlock lists them), Search leaves them out.
+func TestIGVMSpaceIDBlock(t *testing.T) {
+	ctx := context.Background()
+	milan := measure.CPU{Name: "EPYC-Milan", Signature: sig(t, "EPYC-Milan")}
+	s := &measure.Space{VCPUs: []int{1, 2, 3}, CPUs: []measure.CPU{milan}, VMMs: []vmsa.VMM{vmsa.QEMU}, GuestFeatures: []uint64{0}}
+	for _, ignore := range []bool{false, true} {
+		c := &measure.Config{Mode: measure.SNP, IGVM: "../igvm/testdata/conformance/14_snp_idblock_signed.igvm", IGVMLoader: launchdigest.LoaderQEMU, IgnoreIDBlock: ignore}
+		in, err := measure.Open(ctx, c, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		err = in.Enumerate(ctx, s, func(measure.Point) bool { n++; return true })
+		if ignore && (err != nil || n != 3) {
+			t.Errorf("IgnoreIDBlock: %d points, %v; want 3", n, err)
+		}
+		if !ignore && (err == nil || !measure.IsIDBlockMismatch(err)) {
+			t.Errorf("Enumerate listed launches the ID block fails: %d points, %v", n, err)
+		}
+		if !ignore {
+			d, _ := launchdigest.ParseDigest("01319f1cee72aec0bff8f14b0f812f16451be8e3e0113ec6e1c260e56e87e6a6d5fb75c17eb887325c8cf4de3c42b7a5")
+			got, err := in.Search(ctx, s, d)
+			if err != nil || len(got) != 1 || got[0].VCPUs != 1 {
+				t.Errorf("Search: %+v, %v", got, err)
+			}
+		}
+		in.Close()
+	}
+}

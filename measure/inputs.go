@@ -35,6 +35,10 @@ type Inputs struct {
 	igvmPrefix launchdigest.Digest
 }
 
+// Config returns the configuration the inputs were opened with (its files'
+// part: the mode, the files and the IGVM loader's options).
+func (in *Inputs) Config() Config { return in.config }
+
 // Close releases the files Inputs keep open (an IGVM file, read at
 // offsets while configurations are enumerated).
 func (in *Inputs) Close() error {

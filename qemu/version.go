@@ -41,7 +41,9 @@ func (v Version) AtLeast(o Version) bool {
 	return v.Major > o.Major || (v.Major == o.Major && v.Minor >= o.Minor)
 }
 
-var versionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9]{1,4})\.([0-9]{1,4})(\.[0-9]{1,4})?$`) })
+var versionRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})(\.(0|[1-9][0-9]{0,3}))?$`)
+})
 
 // ParseVersion reads "MAJOR.MINOR" or "MAJOR.MINOR.MICRO" (e.g. 10.0.2, as
 // qemu-system-x86_64 --version prints it). It does not say whether the

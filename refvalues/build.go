@@ -24,7 +24,9 @@ func Build(ctx context.Context, in *measure.Inputs, s *measure.Space, toolVersio
 		case "firmware":
 			d.Inputs.Firmware = NewFirmware(file.Name, file.SHA256, in.Firmware)
 		case "igvm":
-			d.Inputs.IGVM = &IGVMFile{File: *file, Loader: in.IGVM.Loader.String()}
+			c := in.Config()
+			d.Inputs.IGVM = &IGVMFile{File: *file, Loader: in.IGVM.Loader.String(), NativeZero: c.NativeZero, CheckKVM: c.CheckKVM,
+				IgnoreUnhandledParameters: c.IgnoreUnhandledParameters}
 			if in.IGVM.HasPolicy {
 				p := Hex(in.IGVM.Policy)
 				d.Inputs.IGVM.Policy = &p

@@ -82,6 +82,12 @@ type IGVMFile struct {
 	Loader string `json:"loader"`
 	// Policy is the file's GUEST_POLICY for SEV-SNP, when it has one.
 	Policy *Hex `json:"policy,omitempty"`
+	// The loader's options, when set: they change the digest of one file
+	// (igvmmeasure's -n and -c; the qemu loader's filling of parameters
+	// QEMU 10.2 refuses).
+	NativeZero                bool `json:"native_zero,omitempty"`
+	CheckKVM                  bool `json:"check_kvm,omitempty"`
+	IgnoreUnhandledParameters bool `json:"ignore_unhandled_parameters,omitempty"`
 }
 
 // Firmware is the firmware file and what it supports.

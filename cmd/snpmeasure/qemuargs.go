@@ -37,7 +37,7 @@ func runQemuArgs(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&q.idAuth, "id-auth", "", "ID auth structure, base64; its signatures are checked")
 	fs.StringVar(&q.hostData, "host-data", "", "HOST_DATA: 32 bytes, base64 (or 64 hex digits)")
 	fs.StringVar(&q.memory, "memory", "2G", "guest memory (not measured): a number with K, M, G or T (no suffix: MiB), 128M to 978G")
-	fs.StringVar(&q.qemuVer, "qemu-version", "9.1", "oldest QEMU the command line must run on: 9.1, 9.2, 10.0-10.2, 11.0, 11.1 (EPYC-Turin needs 10.1)")
+	fs.StringVar(&q.qemuVer, "qemu-version", "9.1", "oldest QEMU the command line must run on: 9.1, 9.2, 10.0-10.2, 11.0, 11.1 (11.2: as 11.1, with a note; EPYC-Turin and IGVM need 10.1)")
 	fs.StringVar(&q.binary, "qemu", "qemu-system-x86_64", "QEMU program name")
 	fs.StringVar(&q.style, "style", "shell", "output: shell (a runnable command with comments) or argv (one argument per line)")
 	hidden := []string{"output-format", "dump-vmsa", "verbose", "trace", "snp-ovmf-hash", "ovmf-hash", "svsm", "vars-size", "vars-file"}

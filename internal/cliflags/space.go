@@ -24,7 +24,7 @@ type Space struct {
 	OVMF, Kernel, Initrd, Append, OVMFHash, Mode                  string
 	VCPUs, VCPUTypes, VCPUSigs, VMMTypes, GuestFeatures, KVMInits string
 	IGVM, IGVMLoader                                              string
-	NativeZero, CheckKVM, IgnoreUnhandled                         bool
+	NativeZero, CheckKVM, IgnoreUnhandled, IgnoreIDBlock          bool
 	FS                                                            *pflag.FlagSet
 	Notes                                                         []string // what Parse deduplicated
 }
@@ -49,6 +49,7 @@ func AddSpace(fs *pflag.FlagSet, d SpaceDefaults) *Space {
 	fs.BoolVarP(&o.NativeZero, "native-zero", "n", false, "igvmmeasure: data-less pages as ZERO pages")
 	fs.BoolVarP(&o.CheckKVM, "check-kvm", "c", false, "igvmmeasure: fail on VMSAs QEMU/KVM cannot reproduce")
 	fs.BoolVar(&o.IgnoreUnhandled, "ignore-unhandled-parameters", false, "qemu loader: measure MADT, DEVICE_TREE, ... as a QEMU that fills them")
+	fs.BoolVarP(&o.IgnoreIDBlock, "ignore-idblock", "i", false, "also list launches whose digest the IGVM file's ID block does not hold (QEMU fails them)")
 	return o
 }
 
@@ -61,7 +62,7 @@ func (o *Space) igvmSpace() (*measure.Space, *measure.Config, error) {
 			return nil, nil, cli.Usagef("--%s does not apply to --igvm: the IGVM file holds what is measured", f)
 		}
 	}
-	c := &measure.Config{Mode: measure.SNP, IGVM: o.IGVM, NativeZero: o.NativeZero, CheckKVM: o.CheckKVM, IgnoreUnhandledParameters: o.IgnoreUnhandled}
+	c := &measure.Config{Mode: measure.SNP, IGVM: o.IGVM, NativeZero: o.NativeZero, CheckKVM: o.CheckKVM, IgnoreUnhandledParameters: o.IgnoreUnhandled, IgnoreIDBlock: o.IgnoreIDBlock}
 	var err error
 	if c.IGVMLoader, err = launchdigest.ParseIGVMLoader(o.IGVMLoader); err != nil {
 		return nil, nil, cli.Usagef("--igvm-loader: %v", err)
@@ -118,7 +119,7 @@ func (o *Space) Parse() (*measure.Space, *measure.Config, error) {
 	if o.OVMF == "" {
 		return nil, nil, cli.Usagef("missing --ovmf FILE (or --igvm FILE)")
 	}
-	for _, f := range []string{"igvm-loader", "native-zero", "check-kvm", "ignore-unhandled-parameters"} {
+	for _, f := range []string{"igvm-loader", "native-zero", "check-kvm", "ignore-unhandled-parameters", "ignore-idblock"} {
 		if o.FS.Changed(f) {
 			return nil, nil, cli.Usagef("--%s applies to --igvm", f)
 		}
@@ -231,7 +232,7 @@ func (o *Space) CommandLine(p measure.Point) string {
 		for _, f := range []struct {
 			on   bool
 			flag string
-		}{{o.NativeZero, "-n"}, {o.CheckKVM, "-c"}, {o.IgnoreUnhandled, "--ignore-unhandled-parameters"}} {
+		}{{o.NativeZero, "-n"}, {o.CheckKVM, "-c"}, {o.IgnoreUnhandled, "--ignore-unhandled-parameters"}, {o.IgnoreIDBlock, "-i"}} {
 			if f.on {
 				args = append(args, f.flag)
 			}
