@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/snpmeasure/snpmeasure/measure"
 	"github.com/snpmeasure/snpmeasure/ovmf"
 	"github.com/snpmeasure/snpmeasure/vmsa"
 )
@@ -188,6 +189,9 @@ func (h *Hex) UnmarshalText(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("%q is not 0x-hex that fits in 64 bits", s)
 	}
+	if Hex(v).String() != s {
+		return fmt.Errorf("%q: want lower-case 0x-hex without leading zeros (%s)", s, Hex(v))
+	}
 	*h = Hex(v)
 	return nil
 }
@@ -281,10 +285,34 @@ func (d *Document) Validate() error {
 	if len(d.Measurements) == 0 {
 		return errors.New("no measurements")
 	}
+	if d.Policy != nil && *d.Policy&PolicyReserved1 == 0 {
+		return fmt.Errorf("policy %s: bit 17 is reserved and must be 1", *d.Policy)
+	}
+	type config struct {
+		vcpus    int
+		typ, vmm string
+		sig, gf  Hex
+		kvm      string
+	}
+	seen := make(map[config]int, len(d.Measurements))
 	for i, m := range d.Measurements {
-		if m.VCPUs < 1 {
-			return fmt.Errorf("measurements[%d]: vcpus %d: need at least 1", i, m.VCPUs)
+		if m.VCPUs < 1 || m.VCPUs > measure.MaxVCPUs {
+			return fmt.Errorf("measurements[%d]: vcpus %d: want 1 to %d", i, m.VCPUs, measure.MaxVCPUs)
 		}
+		if m.VCPUType != "" {
+			t, err := vmsa.LookupCPUType(m.VCPUType)
+			if err != nil {
+				return fmt.Errorf("measurements[%d]: vcpu_type: %w", i, err)
+			}
+			if Hex(t.Signature()) != m.VCPUSig {
+				return fmt.Errorf("measurements[%d]: vcpu_type %s has signature %s, not vcpu_sig %s", i, m.VCPUType, Hex(t.Signature()), m.VCPUSig)
+			}
+		}
+		k := config{m.VCPUs, m.VCPUType, m.VMMType, m.VCPUSig, m.GuestFeatures, m.KVMInit}
+		if j, dup := seen[k]; dup {
+			return fmt.Errorf("measurements[%d]: the configuration of measurements[%d] again", i, j)
+		}
+		seen[k] = i
 		if _, err := vmsa.ParseVMM(m.VMMType); err != nil {
 			return fmt.Errorf("measurements[%d]: vmm_type: %w", i, err)
 		}
@@ -343,6 +371,21 @@ func ParseJSON(data []byte) (*Document, error) {
 	}
 	if dec.More() {
 		return nil, errors.New("reference values JSON: data after the document")
+	}
+	// The keys the schema requires of each measurement: a missing one would
+	// read as zero.
+	var raw struct {
+		Measurements []map[string]json.RawMessage `json:"measurements"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("reference values JSON: %w", err)
+	}
+	for i, m := range raw.Measurements {
+		for _, k := range []string{"vcpus", "vcpu_sig", "vmm_type", "guest_features", "measurement"} {
+			if _, ok := m[k]; !ok {
+				return nil, fmt.Errorf("reference values JSON: measurements[%d]: no %s", i, k)
+			}
+		}
 	}
 	if err := d.Validate(); err != nil {
 		return nil, fmt.Errorf("reference values JSON: %w", err)

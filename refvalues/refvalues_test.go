@@ -144,7 +144,11 @@ func TestRefvaluesParseJSONErrors(t *testing.T) {
 		{"measurement hex", `"measurement":"`, `"measurement":"zz`, "hex"},
 		{"uppercase", `"measurement":"`, `"measurement":"AB`, "digest has 98"},
 		{"sig", `"vcpu_sig":"0x`, `"vcpu_sig":"`, "not 0x-hex"},
-		{"vcpus", `{"vcpus":1,`, `{"vcpus":0,`, "need at least 1"},
+		{"vcpus", `{"vcpus":1,`, `{"vcpus":0,`, "vcpus 0: want 1 to 4096"},
+		{"vcpus above KVM's limit", `{"vcpus":1,`, `{"vcpus":5000,`, "vcpus 5000: want 1 to 4096"},
+		{"no vcpu_sig", `"vcpu_sig":"0xa00f11",`, ``, "measurements[0]: no vcpu_sig"},
+		{"leading zeros", `"vcpu_sig":"0xa00f11"`, `"vcpu_sig":"0x00a00f11"`, "without leading zeros"},
+		{"type and signature disagree", `"vcpu_sig":"0xa00f11"`, `"vcpu_sig":"0x800f12"`, "vcpu_type EPYC-Milan has signature 0xa00f11, not vcpu_sig 0x800f12"},
 		{"trailing", "  ]\n}\n", "  ]\n}\n{}", "after the document"},
 		{"vmm type", `"vmm_type":"QEMU"`, `"vmm_type":"kvm"`, `measurements[0]: vmm_type: unknown VMM type "kvm"`},
 		{"tool name", `"name": "snpmeasure"`, `"name": ""`, "tool.name is empty"},
@@ -164,6 +168,17 @@ func TestRefvaluesParseJSONErrors(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+	twice := sampleDoc(false)
+	twice.Measurements = append(twice.Measurements, twice.Measurements[0])
+	if err := twice.EncodeJSON(&bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "again") {
+		t.Errorf("a configuration listed twice: %v", err)
+	}
+	noBit17 := sampleDoc(false)
+	p := Hex(0x10000)
+	noBit17.Policy = &p
+	if err := noBit17.EncodeJSON(&bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "bit 17") {
+		t.Errorf("policy without bit 17: %v", err)
 	}
 	empty := sampleDoc(false)
 	empty.Measurements = nil
