@@ -31,6 +31,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 )
 
@@ -115,6 +116,11 @@ func Create(path string, o Options) (*File, error) {
 		if err := isInput(st, o.Inputs); err != nil {
 			return nil, &fs.PathError{Op: "write", Path: path, Err: err}
 		}
+		if o.Stdout != nil && sameAsStdout(st) {
+			// Standard output under another name: written through it, so
+			// that nothing else written there lands in the middle.
+			return stream(path, o.Stdout, nil, o)
+		}
 		if magic || !st.Mode().IsRegular() {
 			return inPlace(path, target, st, o)
 		}
@@ -123,40 +129,60 @@ func Create(path string, o Options) (*File, error) {
 }
 
 // IsStdout reports whether path names standard output: "-", /dev/stdout,
-// /dev/fd/1 or /proc/self/fd/1. A command that prints a summary next to an
+// /dev/fd/1 or /proc/self/fd/1, or any path to the file standard output is
+// open on (a link to /dev/stdout, /dev//stdout, the file of "> out"). A command that prints a summary next to an
 // output written there should print it elsewhere (standard error).
 func IsStdout(path string) bool {
 	switch path {
 	case "-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1":
 		return true
 	}
-	return false
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir() && sameAsStdout(st)
 }
 
 // fdLink matches the links to a process's open files, which lead to a pipe,
 // a terminal or another process's output rather than to a path.
 var fdLink = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/(proc/(self|thread-self|[0-9]+)|dev)/fd/[0-9]+$`) })
 
-// resolve follows symbolic links to the file a path names. st is that
-// file's information, nil when it does not exist (its directory does).
-// magic reports a /proc/PID/fd/N or /dev/fd/N link, which leads to an open
-// file (a pipe, a terminal, another process's output) with no path of its
-// own.
+// resolve follows symbolic links to the file a path names, as the kernel
+// does: each directory part is resolved through its links before a ".."
+// after it is applied (so "dir/link/../x" is x in the link's parent, not
+// in dir), and a relative link is read from the directory that holds it.
+// st is that file's information, nil when it does not exist (its
+// directory does). magic reports a /proc/PID/fd/N or /dev/fd/N link, which
+// leads to an open file (a pipe, a terminal, another process's output)
+// with no path of its own.
 func resolve(path string) (target string, st fs.FileInfo, magic bool, err error) {
-	target = path
+	p := path
 	for range 40 {
-		if fdLink().MatchString(target) {
+		if fdLink().MatchString(p) {
+			st, err := os.Stat(p)
+			return p, st, true, err
+		}
+		dir, base := splitRaw(p)
+		if base == "" || base == "." || base == ".." {
+			if st, err := os.Stat(p); err == nil {
+				return p, st, false, nil // a directory: Create refuses it
+			}
+			return "", nil, false, ErrIsDir
+		}
+		realDir, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			return "", nil, false, unwrap(err) // no such file or directory
+		}
+		if dst, err := os.Stat(realDir); err != nil {
+			return "", nil, false, unwrap(err)
+		} else if !dst.IsDir() {
+			return "", nil, false, fmt.Errorf("%s is not a directory", dir)
+		}
+		target = filepath.Join(realDir, base)
+		if fdLink().MatchString(target) { // /dev/fd/N reached through links
 			st, err := os.Stat(target)
 			return target, st, true, err
 		}
 		lst, err := os.Lstat(target)
 		if errors.Is(err, fs.ErrNotExist) {
-			dir := filepath.Dir(target)
-			if dst, err := os.Stat(dir); err != nil {
-				return "", nil, false, unwrap(err) // no such file or directory
-			} else if !dst.IsDir() {
-				return "", nil, false, fmt.Errorf("%s is not a directory", dir)
-			}
 			return target, nil, false, nil
 		}
 		if err != nil {
@@ -169,19 +195,32 @@ func resolve(path string) (target string, st fs.FileInfo, magic bool, err error)
 		if err != nil {
 			return "", nil, false, err
 		}
-		if !filepath.IsAbs(link) {
-			// Relative to the directory the link is in, as the kernel
-			// reaches it: through that directory's own links, not by
-			// cleaning "dir/../x" lexically.
-			dir, err := filepath.EvalSymlinks(filepath.Dir(target))
-			if err != nil {
-				return "", nil, false, unwrap(err)
-			}
-			link = filepath.Join(dir, link)
+		if filepath.IsAbs(link) {
+			p = link
+		} else {
+			p = realDir + string(filepath.Separator) + link // not cleaned: the next round resolves it
 		}
-		target = link
 	}
 	return "", nil, false, errTooDeep
+}
+
+// splitRaw splits a path at its last separator without cleaning it (a
+// cleaned "a/link/../x" would lose the link).
+func splitRaw(p string) (dir, base string) {
+	i := strings.LastIndexByte(p, filepath.Separator)
+	switch {
+	case i < 0:
+		return ".", p
+	case i == 0:
+		return string(filepath.Separator), p[1:]
+	}
+	return p[:i], p[i+1:]
+}
+
+// sameAsStdout reports whether st is the file standard output is open on.
+func sameAsStdout(st fs.FileInfo) bool {
+	out, err := os.Stdout.Stat()
+	return err == nil && st != nil && os.SameFile(st, out)
 }
 
 func unwrap(err error) error {
@@ -386,7 +425,7 @@ func (f *File) Discard() {
 // (the same file through any link), which writing it would destroy. "-"
 // and a path that does not exist yet never do.
 func SameFile(output, input string) bool {
-	if output == "" || IsStdout(output) || input == "" || input == "-" {
+	if output == "" || IsStdout(output) || input == "" {
 		return false
 	}
 	st, err := os.Stat(output)
@@ -396,10 +435,18 @@ func SameFile(output, input string) bool {
 // isInput returns an error wrapping ErrIsInput when st is one of inputs.
 func isInput(st fs.FileInfo, inputs []string) error {
 	for _, in := range inputs {
-		if in == "" || in == "-" {
+		if in == "" {
 			continue
 		}
-		if is, err := os.Stat(in); err == nil && os.SameFile(st, is) {
+		is, err := os.Stat(in)
+		if in == "-" {
+			// Standard input: the file it was redirected from (< report.bin),
+			// not a terminal or pipe, which nothing can overwrite.
+			if is, err = os.Stdin.Stat(); err == nil && !is.Mode().IsRegular() {
+				continue
+			}
+		}
+		if err == nil && os.SameFile(st, is) {
 			return fmt.Errorf("is also the input %s: %w", in, ErrIsInput)
 		}
 	}

@@ -214,6 +214,55 @@ func TestLinkThroughLinkedDirectory(t *testing.T) {
 	noTemp(t, filepath.Join(dir, "proj"))
 }
 
+// TestDotDotAfterLinkedDirectory: "dir/link/../x" is x next to the link's
+// target, not dir/x, in a path given and in a link's target alike.
+func TestDotDotAfterLinkedDirectory(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	os.MkdirAll(a, 0o755)
+	os.MkdirAll(filepath.Join(b, "c"), 0o755)
+	os.Symlink(filepath.Join("..", "b", "c"), filepath.Join(a, "dl"))
+	for _, f := range []string{filepath.Join(a, "x"), filepath.Join(b, "x"), filepath.Join(a, "y"), filepath.Join(b, "y")} {
+		os.WriteFile(f, []byte("old"), 0o644)
+	}
+	os.Symlink("dl/../x", filepath.Join(a, "lnk")) // not filepath.Join, which would clean it
+	for _, tc := range []struct{ path, written, untouched string }{
+		{filepath.Join(a, "lnk"), filepath.Join(b, "x"), filepath.Join(a, "x")},
+		{a + "/dl/../y", filepath.Join(b, "y"), filepath.Join(a, "y")},
+	} {
+		if err := write(t, tc.path, Options{}, "data"); err != nil {
+			t.Fatalf("%s: %v", tc.path, err)
+		}
+		if read(t, tc.written) != "data" || read(t, tc.untouched) != "old" {
+			t.Errorf("%s: wrote the wrong file (want %s)", tc.path, tc.written)
+		}
+	}
+	noTemp(t, a)
+	noTemp(t, b)
+}
+
+// TestStdoutByAnotherName: a path to the file standard output is open on
+// is written through Options.Stdout.
+func TestStdoutByAnotherName(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "so")
+	if err := os.Symlink("/dev/stdout", link); err != nil {
+		t.Skip(err)
+	}
+	if _, err := os.Stat(link); err != nil {
+		t.Skipf("standard output has no file: %v", err)
+	}
+	for _, p := range []string{link, "/dev//stdout", "/dev/./stdout"} {
+		var out bytes.Buffer
+		if err := write(t, p, Options{Stdout: &out}, "data"); err != nil || out.String() != "data" {
+			t.Errorf("%s: %q, %v", p, out.String(), err)
+		}
+		if !IsStdout(p) {
+			t.Errorf("IsStdout(%s) = false", p)
+		}
+	}
+}
+
 // TestProcPaths: only /proc/PID/fd/N and /dev/fd/N are written in place;
 // another /proc path (/proc/self/cwd/...) is an ordinary path.
 func TestProcPaths(t *testing.T) {

@@ -62,8 +62,9 @@ func measureAndPrint(o *cliflags.Measure, stdout io.Writer) error {
 	return writeMeasurement(o, c, res, stdout)
 }
 
-// expectedMeasurement measures c for verify and writes --trace.
-func expectedMeasurement(o *cliflags.Measure, c *measure.Config, stdout io.Writer) ([]byte, error) {
+// expectedMeasurement measures c for verify and writes --trace, which must
+// be none of inputs (every file verify reads).
+func expectedMeasurement(o *cliflags.Measure, c *measure.Config, stdout io.Writer, inputs []string) ([]byte, error) {
 	res, err := measure.Measure(context.Background(), c, measureOpts(o))
 	defer res.Close()
 	if measure.IsIDBlockMismatch(err) {
@@ -73,7 +74,7 @@ func expectedMeasurement(o *cliflags.Measure, c *measure.Config, stdout io.Write
 		return nil, err
 	}
 	if o.Trace != "" && res.Launch != nil {
-		if err := app.WriteOutput(o.Trace, stdout, cli.Paths(o.Inputs()), func(w io.Writer) error { return trace.Write(w, res.Launch) }); err != nil {
+		if err := app.WriteOutput(o.Trace, stdout, inputs, func(w io.Writer) error { return trace.Write(w, res.Launch) }); err != nil {
 			return nil, err
 		}
 	}

@@ -24,6 +24,7 @@ type verifyOptions struct {
 	report, reportFormat string
 	json                 bool
 	c                    report.Config
+	inputs               []string // every file verify reads (plan)
 }
 
 func addVerifyFlags(fs *pflag.FlagSet) *verifyOptions {
@@ -114,6 +115,7 @@ func (v *verifyOptions) plan(o *cliflags.Measure) (*measure.Config, error) {
 			inputs = append(inputs, cli.File{Flag: a.flag, Path: p})
 		}
 	}
+	v.inputs = cli.Paths(inputs)
 	return c, cli.CheckOutputs([]cli.File{{Flag: "--trace", Path: o.Trace}}, inputs...)
 }
 
@@ -140,7 +142,7 @@ func (v *verifyOptions) run(o *cliflags.Measure, stdout io.Writer) error {
 		return err
 	}
 	if mc != nil {
-		if opts.Expect.Measurement, err = expectedMeasurement(o, mc, stdout); err != nil {
+		if opts.Expect.Measurement, err = expectedMeasurement(o, mc, stdout, v.inputs); err != nil {
 			return err
 		}
 	}

@@ -473,6 +473,28 @@ func TestVerifyTraceNeverOverwritesAnInput(t *testing.T) {
 	}
 }
 
+// TestVerifyTraceNotStdinsFile: with --report -, the file standard input
+// was redirected from is an input too.
+func TestVerifyTraceNotStdinsFile(t *testing.T) {
+	f := newVerifyFixture(t)
+	rep := filepath.Join(t.TempDir(), "rep.bin")
+	os.WriteFile(rep, f.raw, 0o644)
+	in, err := os.Open(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	cmd := exec.Command(snpmeasureBinary(t), append(append([]string{"verify", "--report", "-", "--trace", rep}, f.trusted()...), exampleMeasureFlags(t)...)...)
+	cmd.Stdin = in
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+		t.Errorf("%v: %s", err, out)
+	}
+	if b, _ := os.ReadFile(rep); !bytes.Equal(b, f.raw) {
+		t.Error("the report standard input came from was overwritten")
+	}
+}
+
 // TestVerifyStdin reads the report from standard input (--report -), in
 // process and through the binary.
 func TestVerifyStdin(t *testing.T) {
