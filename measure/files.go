@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -146,7 +147,7 @@ type firmwareFile struct {
 // openFirmware opens and parses a firmware image. A pipe (--ovmf <(...))
 // is spooled to an unnamed temporary file to be read at offsets.
 func openFirmware(path string) (*firmwareFile, error) {
-	f, r, size, err := openAt(path, ovmf.MaxImageSize, "firmware must fit below 4 GiB")
+	f, r, size, err := openAt(path, ovmf.MaxImageSize, "firmware must fit below 4 GiB", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -166,20 +167,38 @@ func openFirmware(path string) (*firmwareFile, error) {
 // is read in place; a pipe is copied, up to limit bytes (why says what the
 // limit is), into an unnamed temporary file in os.TempDir, so that memory
 // stays constant whatever the size. Closing f closes the spool too.
-func openAt(path string, limit int64, why string) (f *os.File, r io.ReaderAt, size int64, err error) {
+func openAt(path string, limit int64, why string, head func([]byte) error) (f *os.File, r io.ReaderAt, size int64, err error) {
 	f, size, err = OpenInput(path)
 	if err != nil || size >= 0 {
 		return f, f, size, err
 	}
+	// The first bytes are checked before the rest is copied: a pipe of
+	// something else fails at once, not after gigabytes.
+	first := make([]byte, 64)
+	n, err := io.ReadFull(f, first)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		f.Close()
+		return nil, nil, 0, fileErr(path, err)
+	}
+	if head != nil {
+		if err := head(first[:n]); err != nil {
+			f.Close()
+			return nil, nil, 0, fileErr(path, err)
+		}
+	}
 	spool, err := os.CreateTemp("", ".snpmeasure-pipe-*")
 	if err != nil {
 		f.Close()
-		return nil, nil, 0, fileErr(path, fmt.Errorf("spooling a pipe: %w", err))
+		return nil, nil, 0, fileErr(path, spoolErr(err))
 	}
 	os.Remove(spool.Name()) // unnamed: nothing is left behind, whatever happens
-	size, err = io.Copy(spool, io.LimitReader(f, limit+1))
+	size, err = io.Copy(markWrites{spool}, io.LimitReader(io.MultiReader(bytes.NewReader(first[:n]), f), limit+1))
 	f.Close()
+	var we *writeError
 	switch {
+	case errors.As(err, &we):
+		spool.Close()
+		return nil, nil, 0, fileErr(path, spoolErr(we.err))
 	case err != nil:
 		spool.Close()
 		return nil, nil, 0, fileErr(path, err)
@@ -188,6 +207,31 @@ func openAt(path string, limit int64, why string) (f *os.File, r io.ReaderAt, si
 		return nil, nil, 0, fileErr(path, fmt.Errorf("more than %d bytes: %s", limit, why))
 	}
 	return spool, spool, size, nil
+}
+
+// spoolErr says that copying a pipe to the temporary directory failed, and
+// where, without the temporary file's own (removed) name.
+func spoolErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("copying the pipe to a temporary file in %s ($TMPDIR): %v", os.TempDir(), err)
+}
+
+// writeError marks an error of the spool's writes, as io.Copy does not.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+
+type markWrites struct{ w io.Writer }
+
+func (m markWrites) Write(p []byte) (int, error) {
+	n, err := m.w.Write(p)
+	if err != nil {
+		err = &writeError{err}
+	}
+	return n, err
 }
 
 // checkFirmwareSize refuses sizes no firmware image has. The reference reads

@@ -2,6 +2,7 @@ package measure
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -24,7 +25,12 @@ type igvmFile struct {
 }
 
 func openIGVM(path string) (*igvmFile, error) {
-	fh, r, size, err := openAt(path, MaxIGVMSize, "an IGVM file's size is 32-bit")
+	fh, r, size, err := openAt(path, MaxIGVMSize, "an IGVM file's size is 32-bit", func(b []byte) error {
+		if len(b) < 4 || binary.LittleEndian.Uint32(b) != igvm.Magic {
+			return igvm.ErrMagic
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -81,6 +81,10 @@ func (c *Config) Options() (*Options, error) {
 		if o.Trust.At, err = time.Parse(time.RFC3339, strings.TrimSpace(c.At)); err != nil {
 			return nil, configErr("at", " %q: want an RFC 3339 time such as 2025-06-01T00:00:00Z", c.At)
 		}
+		if o.Trust.At.Before(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)) {
+			// (The zero time would mean "now".) No SEV certificate is that old.
+			return nil, configErr("at", " %q: before 2000, older than any AMD SEV certificate", c.At)
+		}
 	}
 	if err := c.trust(&o.Trust); err != nil {
 		return nil, err

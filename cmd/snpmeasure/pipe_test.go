@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,5 +48,39 @@ func TestFirmwareFromPipe(t *testing.T) {
 	r = runInProcess("--mode", "snp", "--igvm", feed("igvm", "../../igvm/testdata/conformance/30_ib_qemu_sorted_ovmf.igvm"))
 	if want := "c43d053d39c347aabe45e621c3c7a7d7601d36e380856f0eb92eeec6a4cb274ab0d6b7535678a8caf0d7463fb6adb6d7"; r.code != 0 || strings.TrimSpace(r.stdout) != want {
 		t.Errorf("IGVM from a pipe: exit %d, stdout %q, stderr %q; want %s", r.code, r.stdout, r.stderr, want)
+	}
+}
+
+// TestPipeSpoolErrors: a pipe that is no IGVM file fails at its first
+// bytes, and a temporary directory that cannot take the spool is named.
+func TestPipeSpoolErrors(t *testing.T) {
+	dir := t.TempDir()
+	fifo := func(data []byte) string {
+		p := filepath.Join(dir, fmt.Sprintf("p%d", len(data)))
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+		go func() {
+			f, err := os.OpenFile(p, os.O_WRONLY, 0)
+			if err != nil {
+				return
+			}
+			defer f.Close()
+			f.Write(data)
+		}()
+		return p
+	}
+	r := runInProcess("--mode", "snp", "--igvm", fifo(make([]byte, 1<<20)))
+	if r.code != 1 || !strings.Contains(r.stderr, "not an IGVM file") {
+		t.Errorf("zeros as IGVM: exit %d, %q", r.code, r.stderr)
+	}
+	t.Setenv("TMPDIR", filepath.Join(dir, "missing"))
+	fw, err := os.ReadFile(filepath.Join(inputsDir, "sid-OVMF.amdsev.fd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = runInProcess("--mode", "snp:ovmf-hash", "--ovmf", fifo(fw))
+	if r.code != 1 || !strings.Contains(r.stderr, "($TMPDIR)") || !strings.Contains(r.stderr, "missing") {
+		t.Errorf("no temporary directory: exit %d, %q", r.code, r.stderr)
 	}
 }

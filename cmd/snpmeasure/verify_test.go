@@ -290,6 +290,7 @@ func TestVerifyCLI(t *testing.T) {
 		{"bad platform-info", withReport(f.report, "--platform-info", "smt=2"), 2, "", "--platform-info"},
 		{"bad product", withReport(f.report, "--product", "Naples"), 2, "", "--product: unknown product line"},
 		{"bad --at", withReport(f.report, "--at", "yesterday"), 2, "", "--at \"yesterday\": want an RFC 3339 time"},
+		{"--at year 1", withReport(f.report, "--at", "0001-01-01T00:00:00Z"), 2, "", "before 2000"},
 		{"--allow-debug with --policy", withReport(f.report, "--policy", "0x30000", "--allow-debug"), 2, "", "--allow-debug and --policy"},
 		{"--require-id-block without keys", withReport(f.report, "--require-id-block"), 2, "", "needs --trusted-id-key or --trusted-author-key"},
 		{"--trusted-id-key digest too short", withReport(f.report, "--trusted-id-key", strings.Repeat("ab", 32)), 2, "", "64 hex digits, want 96"},

@@ -50,6 +50,10 @@ func verityErr(dataPath, hashPath string, err error) error {
 		}
 		return fmt.Errorf("%s: %w", dataPath, err)
 	}
+	var fe *os.PathError
+	if errors.As(err, &fe) && fe.Path != dataPath && fe.Path != hashPath {
+		return fmt.Errorf("%s: %w", hashPath, fe.Err) // HASHFILE's temporary file
+	}
 	return sourceErr(hashPath, err)
 }
 

@@ -282,6 +282,10 @@ func (o *Measure) svsmConfig(c *measure.Config) error {
 		if err != nil {
 			return cli.FileError(o.VarsFile, err)
 		}
+		if !st.Mode().IsRegular() {
+			// A pipe or device has no size to measure (sev-snp-measure takes 0).
+			return cli.Usagef("--vars-file %s: not a regular file: its size is what is measured (or give --vars-size)", o.VarsFile)
+		}
 		c.VarsSize = uint64(st.Size())
 	case o.VarsSize != "":
 		n, err := Decimal("vars-size", o.VarsSize)
