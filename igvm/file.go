@@ -286,6 +286,7 @@ func (f *File) readHeadSections() error {
 	ptMasks := uint32(0)
 	type region struct{ start, end uint64 } // [start, end)
 	regions := map[uint32][]region{}
+	nRegions := 0
 	for {
 		start := hr.off
 		t, _, ok, err := hr.peek()
@@ -388,6 +389,12 @@ func (f *File) readHeadSections() error {
 			mask, rs, size = v.CompatibilityMask, v.GPA, v.Size
 			f.vpIdents = append(f.vpIdents, vpIdent{v.CompatibilityMask, v.VPIndex, v.VTL})
 			f.ptRegions = append(f.ptRegions, v)
+		}
+		switch body.(type) {
+		case RelocatableRegion, PageTableRelocation:
+			if nRegions++; nRegions > MaxRelocationRegions {
+				return bad("more than %d relocation regions", MaxRelocationRegions)
+			}
 		}
 		if mask != 0 || size != 0 {
 			if size == 0 || rs+size < rs {

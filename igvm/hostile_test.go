@@ -213,3 +213,25 @@ func TestGPARangesAndFlags(t *testing.T) {
 		})
 	}
 }
+
+// More than MaxRelocationRegions relocation headers are refused, with
+// and without a mask (each would be checked against the others, and a
+// relocation header is looked up by every VBS VP context).
+func TestRelocationRegionBound(t *testing.T) {
+	for _, mask := range []uint32{0, 1} {
+		b := &igvmtest.Builder{}
+		b.Platform(1, igvm.PlatformSEVSNP)
+		for i := range igvm.MaxRelocationRegions + 1 {
+			r := igvm.RelocatableRegion{CompatibilityMask: mask, RelocationAlignment: igvm.PageSize}
+			if mask != 0 {
+				r.RelocationRegionGPA, r.RelocationRegionSize = uint64(i)*igvm.PageSize, igvm.PageSize
+				r.MaximumRelocationGPA = 1 << 40
+			}
+			b.Add(r, nil)
+		}
+		_, _, err := igvm.Parse(b.Bytes())
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("more than %d relocation regions", igvm.MaxRelocationRegions)) {
+			t.Errorf("mask %#x: %v", mask, err)
+		}
+	}
+}

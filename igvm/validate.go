@@ -5,6 +5,11 @@ import (
 	"fmt"
 )
 
+// MaxRelocationRegions bounds the RELOCATABLE_REGION and
+// PAGE_TABLE_RELOCATION headers of a file (each is checked against the
+// others of its mask bits). A real file has one or two.
+const MaxRelocationRegions = 1024
+
 // MaxParameterAreas bounds the PARAMETER_AREA directives of a file. A real
 // file has a handful (igvmbuilder writes four: the parameter page, the
 // memory map, the MADT and the device tree); the bound keeps the memory

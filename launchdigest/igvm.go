@@ -185,16 +185,16 @@ var zeroPageDigest = sync.OnceValue(func() Digest { return PageDigest(make([]byt
 // ZeroPageDigest returns the SHA-384 of a 4 KiB page of zeros.
 func ZeroPageDigest() Digest { return zeroPageDigest() }
 
-// MaxIGVMUpdates bounds the page updates of an IGVM launch: 2^22 pages,
-// 16 GiB of measured guest memory, far more than a real file measures (a
-// firmware image or an SVSM kernel is a few MiB) and a few seconds of
+// MaxIGVMUpdates bounds the page updates of an IGVM launch: 2^20 pages,
+// 4 GiB of measured guest memory, far more than a real file measures (a
+// firmware image or an SVSM kernel is a few MiB) and about a second of
 // hashing. Without a bound a small hostile file costs minutes or hours: a
 // 24-byte PAGE_DATA asks for a 2 MiB page (512 updates), and a 16-byte
 // PARAMETER_INSERT for a 4 GiB area (a million updates, with the qemu loader).
-const MaxIGVMUpdates = 1 << 22
+const MaxIGVMUpdates = 1 << 20
 
 // ErrIGVMTooManyUpdates is returned for launches beyond MaxIGVMUpdates.
-var ErrIGVMTooManyUpdates = fmt.Errorf("the IGVM file asks for more than %d page updates (16 GiB of measured guest memory)", MaxIGVMUpdates)
+var ErrIGVMTooManyUpdates = fmt.Errorf("the IGVM file asks for more than %d page updates (4 GiB of measured guest memory)", MaxIGVMUpdates)
 
 // stepBuilder appends steps, merging a step into the previous one when it
 // continues it (same type and source, next GPA, next directive page, and

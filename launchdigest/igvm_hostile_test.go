@@ -52,7 +52,7 @@ func TestIGVMUpdateBound(t *testing.T) {
 			}
 			_, err = lo.measure(largePages(MaxIGVMUpdates/large + 1))
 			var de *DirectiveError
-			if !errors.As(err, &de) || !errors.Is(err, ErrIGVMTooManyUpdates) || de.Directive != "directive[8192] PAGE_DATA" {
+			if !errors.As(err, &de) || !errors.Is(err, ErrIGVMTooManyUpdates) || de.Directive != fmt.Sprintf("directive[%d] PAGE_DATA", MaxIGVMUpdates/large) {
 				t.Fatalf("one more page: %v", err)
 			}
 		})
@@ -60,13 +60,15 @@ func TestIGVMUpdateBound(t *testing.T) {
 	if _, err := IGVMMeasure(areas(64), IGVMMeasureOptions{}); err != nil {
 		t.Fatalf("igvmmeasure, 64 areas of 4 GiB: %v", err)
 	}
-	if _, err := IGVMQEMU(areas(4), QEMUOptions{VCPUs: 1}); err != nil {
-		t.Fatalf("qemu, 4 areas of 4 GiB: %v", err)
+	// The qemu loader measures a whole 4 GiB area (2^20 pages) per insert.
+	fit := MaxIGVMUpdates / (4 << 30 / PageSize)
+	if _, err := IGVMQEMU(areas(fit), QEMUOptions{VCPUs: 1}); err != nil {
+		t.Fatalf("qemu, %d areas of 4 GiB: %v", fit, err)
 	}
-	_, err := IGVMQEMU(areas(5), QEMUOptions{VCPUs: 1})
+	_, err := IGVMQEMU(areas(fit+1), QEMUOptions{VCPUs: 1})
 	var de *DirectiveError
-	if !errors.As(err, &de) || !errors.Is(err, ErrIGVMTooManyUpdates) || de.Directive != "directive[9] PARAMETER_INSERT" {
-		t.Fatalf("qemu, 5 areas of 4 GiB: %v", err)
+	if !errors.As(err, &de) || !errors.Is(err, ErrIGVMTooManyUpdates) || de.Directive != fmt.Sprintf("directive[%d] PARAMETER_INSERT", 2*(fit+1)-1) {
+		t.Fatalf("qemu, %d areas of 4 GiB: %v", fit+1, err)
 	}
 }
 
