@@ -257,3 +257,23 @@ func TestOutputToStandardOutputByAnyName(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputsAllOrNone: when one output cannot be written, none is: the
+// trace and vmsa0.bin are not left behind because vmsa1.bin failed.
+func TestOutputsAllOrNone(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "vmsa1.bin"), 0o755)
+	fw, _ := filepath.Abs(inputPath("sid-OVMF.amdsev.fd"))
+	r := runBinary(t, dir, "--mode", "snp", "--vcpus", "2", "--vcpu-type", "EPYC", "--ovmf", fw, "--trace", "t.jsonl", "--dump-vmsa")
+	if r.code != 1 || !strings.Contains(r.stderr, "vmsa1.bin: is a directory") {
+		t.Errorf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, name := range []string{"t.jsonl", "vmsa0.bin"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			t.Errorf("%s was written although the run failed", name)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("left behind: %v", ents)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/snpmeasure/snpmeasure/internal/cliflags"
 	"github.com/snpmeasure/snpmeasure/launchdigest"
 	"github.com/snpmeasure/snpmeasure/measure"
+	"github.com/snpmeasure/snpmeasure/outfile"
 	"github.com/snpmeasure/snpmeasure/trace"
 )
 
@@ -87,16 +88,29 @@ func writeMeasurement(o *cliflags.Measure, c *measure.Config, res *measure.Resul
 		_, err := fmt.Fprintln(stdout, hex.EncodeToString(res.Digest))
 		return err
 	}
+	// Every output is written before any is committed: a failure leaves
+	// none of them (the run's end aborts what is not committed).
+	var outs []*outfile.File
+	write := func(path string, fill func(io.Writer) error) error {
+		f, err := app.CreateOutput(path, stdout, false, cli.Paths(o.Inputs())...)
+		if err != nil {
+			return err
+		}
+		outs = append(outs, f)
+		return cli.OutputError(fill(f))
+	}
 	if o.Trace != "" && res.Launch != nil {
-		if err := app.WriteOutput(o.Trace, stdout, cli.Paths(o.Inputs()), func(w io.Writer) error { return trace.Write(w, res.Launch) }); err != nil {
+		if err := write(o.Trace, func(w io.Writer) error { return trace.Write(w, res.Launch) }); err != nil {
 			return err
 		}
 	}
 	for i, p := range res.VMSAs {
-		if err := app.WriteOutput(fmt.Sprintf("vmsa%d.bin", i), stdout, cli.Paths(o.Inputs()), func(w io.Writer) error {
-			_, err := w.Write(p[:])
+		if err := write(fmt.Sprintf("vmsa%d.bin", i), func(w io.Writer) error { _, err := w.Write(p[:]); return err }); err != nil {
 			return err
-		}); err != nil {
+		}
+	}
+	for _, f := range outs {
+		if err := cli.OutputError(f.Commit()); err != nil {
 			return err
 		}
 	}
