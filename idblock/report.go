@@ -1,9 +1,11 @@
 package idblock
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
 )
 
 // Report is the outcome of checking an ID block and ID auth (and,
@@ -81,4 +83,40 @@ func NewReport(b *Block, v *Verification, want *[MeasurementSize]byte) *Report {
 	}
 	r.OK = len(r.Failures) == 0
 	return r
+}
+
+// WriteText writes the report as idblock verify prints it: the block's
+// fields, each signature's result, the key digests, and the failures.
+func (r *Report) WriteText(w io.Writer) error {
+	okText := func(ok bool) string {
+		if ok {
+			return "ok"
+		}
+		return "FAILED"
+	}
+	b := &r.IDBlock
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "measurement: %s\nfamily_id: %s\nimage_id: %s\n", b.Measurement, b.FamilyID, b.ImageID)
+	fmt.Fprintf(&out, "version: %d\nguest_svn: %d\npolicy: %s\n", b.Version, b.GuestSVN, b.Policy)
+	fmt.Fprintf(&out, "id block signature (ID key): %s\n", okText(r.IDBlockSignature))
+	fmt.Fprintf(&out, "id_key_hash: %s\n", r.IDKeyDigest.Base64)
+	if r.AuthorKeyEnabled {
+		fmt.Fprintf(&out, "id key signature (author key): %s\n", okText(*r.IDKeySignature))
+		fmt.Fprintf(&out, "author_key: %s\n", r.AuthorKeyDigest.Base64)
+		fmt.Fprintln(&out, "qemu: sev-snp-guest author-key-enabled=on")
+	} else {
+		fmt.Fprintln(&out, "author_key: none (AUTH_KEY_ALGO 0; launch with author-key-enabled=off, the default)")
+	}
+	if r.MeasurementMatches != nil {
+		result := "ok"
+		if !*r.MeasurementMatches {
+			result = "FAILED: want " + *r.MeasurementExpected
+		}
+		fmt.Fprintf(&out, "measurement check: %s\n", result)
+	}
+	for _, f := range r.Failures {
+		fmt.Fprintf(&out, "FAILED: %s\n", f)
+	}
+	_, err := w.Write(out.Bytes())
+	return err
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 )
 
 // Summary describes a formatted tree as `snpmeasure verity format` prints
@@ -111,4 +113,32 @@ func Report(data, hash string, root []byte, p *Params, res *Result, err error) *
 		j.Mismatch = m
 	}
 	return j
+}
+
+// WriteText writes the summary as veritysetup format prints its result, one
+// "Key: value" line each, then the two kernel command lines.
+func (s *Summary) WriteText(w io.Writer) error {
+	salt := s.Salt
+	if salt == "" {
+		salt = "-"
+	}
+	var b strings.Builder
+	line := func(k string, v any) { fmt.Fprintf(&b, "%-17s %v\n", k+":", v) }
+	line("Root hash", s.RootHash)
+	line("Salt", salt)
+	line("Hash algorithm", s.HashAlgorithm)
+	line("Hash type", s.HashType)
+	line("Data blocks", s.DataBlocks)
+	line("Data block size", s.DataBlockSize)
+	line("Hash blocks", s.HashBlocks)
+	line("Hash block size", s.HashBlockSize)
+	line("Hash offset", s.HashOffset)
+	line("Hash file size", s.HashFileSize)
+	if s.UUID != "" {
+		line("UUID", s.UUID)
+	}
+	line("Kernel cmdline", s.KernelCmdline)
+	line("systemd cmdline", s.SystemdCmdline)
+	_, err := io.WriteString(w, b.String())
+	return err
 }

@@ -185,46 +185,11 @@ func runIDBlockVerify(args []string, stdout io.Writer) error {
 		if err := cli.WriteJSON(stdout, r); err != nil {
 			return err
 		}
-	} else if err := printIDBlockVerify(stdout, r); err != nil {
+	} else if err := r.WriteText(stdout); err != nil {
 		return err
 	}
 	if !r.OK {
 		return cli.Failed("%s", strings.Join(r.Failures, "; "))
 	}
 	return nil
-}
-
-// printIDBlockVerify prints the text form of idblock verify.
-func printIDBlockVerify(w io.Writer, r *idblock.Report) error {
-	okText := func(ok bool) string {
-		if ok {
-			return "ok"
-		}
-		return "FAILED"
-	}
-	b := &r.IDBlock
-	var out bytes.Buffer
-	fmt.Fprintf(&out, "measurement: %s\nfamily_id: %s\nimage_id: %s\n", b.Measurement, b.FamilyID, b.ImageID)
-	fmt.Fprintf(&out, "version: %d\nguest_svn: %d\npolicy: %s\n", b.Version, b.GuestSVN, b.Policy)
-	fmt.Fprintf(&out, "id block signature (ID key): %s\n", okText(r.IDBlockSignature))
-	fmt.Fprintf(&out, "id_key_hash: %s\n", r.IDKeyDigest.Base64)
-	if r.AuthorKeyEnabled {
-		fmt.Fprintf(&out, "id key signature (author key): %s\n", okText(*r.IDKeySignature))
-		fmt.Fprintf(&out, "author_key: %s\n", r.AuthorKeyDigest.Base64)
-		fmt.Fprintln(&out, "qemu: sev-snp-guest author-key-enabled=on")
-	} else {
-		fmt.Fprintln(&out, "author_key: none (AUTH_KEY_ALGO 0; launch with author-key-enabled=off, the default)")
-	}
-	if r.MeasurementMatches != nil {
-		result := "ok"
-		if !*r.MeasurementMatches {
-			result = "FAILED: want " + *r.MeasurementExpected
-		}
-		fmt.Fprintf(&out, "measurement check: %s\n", result)
-	}
-	for _, f := range r.Failures {
-		fmt.Fprintf(&out, "FAILED: %s\n", f)
-	}
-	_, err := w.Write(out.Bytes())
-	return err
 }

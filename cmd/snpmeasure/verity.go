@@ -112,22 +112,7 @@ func printVerity(w io.Writer, res *verity.Result, name, dataDev, hashDev string,
 		cli.WriteJSON(w, s)
 		return
 	}
-	line := func(k string, v any) { fmt.Fprintf(w, "%-17s %v\n", k+":", v) }
-	line("Root hash", s.RootHash)
-	line("Salt", res.SaltHex())
-	line("Hash algorithm", s.HashAlgorithm)
-	line("Hash type", s.HashType)
-	line("Data blocks", s.DataBlocks)
-	line("Data block size", s.DataBlockSize)
-	line("Hash blocks", s.HashBlocks)
-	line("Hash block size", s.HashBlockSize)
-	line("Hash offset", s.HashOffset)
-	line("Hash file size", s.HashFileSize)
-	if s.UUID != "" {
-		line("UUID", s.UUID)
-	}
-	line("Kernel cmdline", s.KernelCmdline)
-	line("systemd cmdline", s.SystemdCmdline)
+	s.WriteText(w)
 }
 
 func runVerityVerify(args []string, stdout io.Writer) error {
