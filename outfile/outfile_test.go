@@ -169,15 +169,21 @@ func TestRefused(t *testing.T) {
 	noTemp(t, dir)
 }
 
-func TestAbort(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "out")
+// halfWritten replaces a file "out" holding "old" and writes half of it.
+func halfWritten(t *testing.T) (dir, p string, f *File) {
+	dir = t.TempDir()
+	p = filepath.Join(dir, "out")
 	os.WriteFile(p, []byte("old"), 0o644)
 	f, err := Create(p, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	io.WriteString(f, "half")
+	return dir, p, f
+}
+
+func TestAbort(t *testing.T) {
+	dir, p, f := halfWritten(t)
 	f.Abort()
 	f.Abort()
 	if read(t, p) != "old" {
@@ -314,14 +320,7 @@ func TestLongName(t *testing.T) {
 // TestDiscard: a signal handler's Discard removes the temporary file while
 // the output is still open; the target stays as it was.
 func TestDiscard(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "out")
-	os.WriteFile(p, []byte("old"), 0o644)
-	f, err := Create(p, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(f, "half")
+	dir, p, f := halfWritten(t)
 	f.Discard()
 	noTemp(t, dir)
 	if _, err := io.WriteString(f, "more"); err != nil {
