@@ -7,7 +7,6 @@ package cliflags
 
 import (
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -40,20 +39,12 @@ func Uint(flag, s string) (uint64, error) {
 // or as the base64 of its 48 bytes.
 func Measurement(flag, s string) ([idblock.MeasurementSize]byte, error) {
 	var out [idblock.MeasurementSize]byte
-	t := strings.TrimSpace(s)
-	// As verify and search take it: hex with an optional 0x, or base64.
-	if h := strings.TrimPrefix(strings.TrimPrefix(t, "0x"), "0X"); len(h) == 2*idblock.MeasurementSize {
-		if _, err := hex.Decode(out[:], []byte(h)); err == nil {
-			return out, nil
-		}
+	b, err := report.ParseField("measurement", s) // as verify and search read it
+	if err != nil || len(b) != len(out) {
+		return out, cli.Usagef("--%s %s: want 96 hex digits or the base64 of 48 bytes", flag, s)
 	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(t); err == nil && len(b) == idblock.MeasurementSize {
-			copy(out[:], b)
-			return out, nil
-		}
-	}
-	return out, cli.Usagef("--%s %s: want 96 hex digits or the base64 of 48 bytes", flag, s)
+	copy(out[:], b)
+	return out, nil
 }
 
 // Base64 decodes a base64 flag value of a fixed size; bad data is
