@@ -3,7 +3,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,15 +10,29 @@ import (
 	"testing"
 )
 
+// fifo makes a named pipe in dir that yields data to one reader.
+func fifo(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	go func() {
+		f, err := os.OpenFile(p, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		f.Write(data)
+	}()
+	return p
+}
+
 // TestFirmwareFromPipe measures firmware and kernel read from named pipes,
 // as `--ovmf <(...)` passes them, and gets the digest of the files.
 func TestFirmwareFromPipe(t *testing.T) {
 	dir := t.TempDir()
 	feed := func(name, src string) string {
-		p := filepath.Join(dir, name)
-		if err := syscall.Mkfifo(p, 0o600); err != nil {
-			t.Skipf("mkfifo: %v", err)
-		}
 		if !strings.Contains(src, "/") {
 			src = filepath.Join(inputsDir, src)
 		}
@@ -27,15 +40,7 @@ func TestFirmwareFromPipe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		go func() {
-			f, err := os.OpenFile(p, os.O_WRONLY, 0)
-			if err != nil {
-				return
-			}
-			defer f.Close()
-			f.Write(data)
-		}()
-		return p
+		return fifo(t, dir, name, data)
 	}
 	want := "b8cafa5bddc1d238c3e312427508fc1a6b5bc301f9d7839282f99b20a206db8f9ad44c8d461b56bcf256f05a325e1ab2"
 	r := runInProcess("--mode", "snp", "--vcpus", "4", "--vcpu-type", "EPYC-Milan",
@@ -55,22 +60,7 @@ func TestFirmwareFromPipe(t *testing.T) {
 // bytes, and a temporary directory that cannot take the spool is named.
 func TestPipeSpoolErrors(t *testing.T) {
 	dir := t.TempDir()
-	fifo := func(data []byte) string {
-		p := filepath.Join(dir, fmt.Sprintf("p%d", len(data)))
-		if err := syscall.Mkfifo(p, 0o600); err != nil {
-			t.Skipf("mkfifo: %v", err)
-		}
-		go func() {
-			f, err := os.OpenFile(p, os.O_WRONLY, 0)
-			if err != nil {
-				return
-			}
-			defer f.Close()
-			f.Write(data)
-		}()
-		return p
-	}
-	r := runInProcess("--mode", "snp", "--igvm", fifo(make([]byte, 1<<20)))
+	r := runInProcess("--mode", "snp", "--igvm", fifo(t, dir, "zeros", make([]byte, 1<<20)))
 	if r.code != 1 || !strings.Contains(r.stderr, "not an IGVM file") {
 		t.Errorf("zeros as IGVM: exit %d, %q", r.code, r.stderr)
 	}
@@ -79,7 +69,7 @@ func TestPipeSpoolErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = runInProcess("--mode", "snp:ovmf-hash", "--ovmf", fifo(fw))
+	r = runInProcess("--mode", "snp:ovmf-hash", "--ovmf", fifo(t, dir, "fw", fw))
 	if r.code != 1 || !strings.Contains(r.stderr, "($TMPDIR)") || !strings.Contains(r.stderr, "missing") {
 		t.Errorf("no temporary directory: exit %d, %q", r.code, r.stderr)
 	}
